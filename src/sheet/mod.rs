@@ -1,0 +1,3 @@
+//! Pure parsing: .xlsx bytes in, typed records out. No I/O, no HTTP, no metrics.
+
+pub mod writer;
