@@ -3,4 +3,5 @@
 //! Data flows one way: [`collect`] asks [`feishu`] for export bytes, hands them to [`sheet`]
 //! for typed records and feeds the records to [`metrics`]; [`server`] only reads [`metrics`].
 
+pub mod secret;
 pub mod sheet;
