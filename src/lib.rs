@@ -3,5 +3,7 @@
 //! Data flows one way: [`collect`] asks [`feishu`] for export bytes, hands them to [`sheet`]
 //! for typed records and feeds the records to [`metrics`]; [`server`] only reads [`metrics`].
 
+pub mod ingest;
+pub mod metrics;
 pub mod secret;
 pub mod sheet;
