@@ -74,6 +74,8 @@ impl fmt::Display for Kind {
 }
 
 /// One data row, typed.
+// Quality minutes are the large, hot variant: boxing them would allocate once per row.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Record {
     Meeting(Meeting),
