@@ -55,7 +55,10 @@ pub type Parsed<T> = Result<Option<T>, Invalid>;
 
 /// Empty, `-`, `--`, `N/A` (any case), and their full-width forms mean "no value".
 pub fn is_missing(text: &str) -> bool {
-    let text = text.trim();
+    is_missing_trimmed(text.trim())
+}
+
+fn is_missing_trimmed(text: &str) -> bool {
     text.is_empty()
         || matches!(text, "-" | "--" | "—" | "——" | "－" | "－－" | "/")
         || text.eq_ignore_ascii_case("n/a")
@@ -68,10 +71,11 @@ pub fn is_missing(text: &str) -> bool {
 /// Accepts `2022.07.21 11:01:40 (GMT+08:00)`, `2022-07-21 11:01:40`, `2022/07/21 11:01`,
 /// `2022-07-21T11:01:40+08:00`, `... (UTC)`, `... GMT+8`; a missing offset means `default_offset`.
 pub fn parse_time(text: &str, default_offset: FixedOffset) -> Parsed<i64> {
-    if is_missing(text) {
+    let text = text.trim();
+    if is_missing_trimmed(text) {
         return Ok(None);
     }
-    let mut scan = Scanner::new(text.trim());
+    let mut scan = Scanner::new(text);
     let year = scan.number(4).ok_or(Invalid::Time)?;
     scan.separator(b"-./").ok_or(Invalid::Time)?;
     let month = scan.number(2).ok_or(Invalid::Time)?;
@@ -159,10 +163,10 @@ fn small_number<T: std::str::FromStr>(text: &str) -> Option<T> {
 /// A duration in seconds: `01:00:00` (hours may pass 24), `05:30` (minutes:seconds), or a
 /// plain number of seconds.
 pub fn parse_duration(text: &str) -> Parsed<u64> {
-    if is_missing(text) {
+    let text = text.trim();
+    if is_missing_trimmed(text) {
         return Ok(None);
     }
-    let text = text.trim();
     let mut total: u64 = 0;
     let mut parts = 0;
     for (index, part) in text.split(':').enumerate() {
@@ -187,10 +191,11 @@ pub fn parse_duration(text: &str) -> Parsed<u64> {
 
 /// A non-negative whole count such as `2`, also `2.0` as some writers store it.
 pub fn parse_count(text: &str) -> Parsed<u64> {
-    if is_missing(text) {
+    let text = text.trim();
+    if is_missing_trimmed(text) {
         return Ok(None);
     }
-    let value = parse_decimal(text.trim()).ok_or(Invalid::Number)?;
+    let value = parse_decimal(text).ok_or(Invalid::Number)?;
     if value < 0.0 || value.fract() != 0.0 || value > u32::MAX as f64 {
         return Err(Invalid::Number);
     }
@@ -200,43 +205,54 @@ pub fn parse_count(text: &str) -> Parsed<u64> {
 /// A bitrate in bytes per second from `50kbps`, `1.2Mbps`, `800bps`, `50 kb/s`; a bare number
 /// is kbps, the unit the export uses.
 pub fn parse_bitrate(text: &str) -> Parsed<f64> {
-    if is_missing(text) {
+    let text = text.trim();
+    if is_missing_trimmed(text) {
         return Ok(None);
     }
-    let (number, unit) = split_unit(text.trim());
+    let (number, unit) = split_unit(text);
     let value = parse_decimal(number).ok_or(Invalid::Bitrate)?;
-    let bits_per_second = match unit.to_ascii_lowercase().as_str() {
-        "" | "kbps" | "kb/s" | "kbit/s" | "k" => value * 1e3,
-        "bps" | "b/s" | "bit/s" => value,
-        "mbps" | "mb/s" | "mbit/s" | "m" => value * 1e6,
-        "gbps" | "gb/s" | "gbit/s" => value * 1e9,
-        _ => return Err(Invalid::Bitrate),
+    let is = |names: &[&str]| names.iter().any(|n| n.eq_ignore_ascii_case(unit));
+    let bits_per_second = if is(&["", "kbps", "kb/s", "kbit/s", "k"]) {
+        value * 1e3
+    } else if is(&["bps", "b/s", "bit/s"]) {
+        value
+    } else if is(&["mbps", "mb/s", "mbit/s", "m"]) {
+        value * 1e6
+    } else if is(&["gbps", "gb/s", "gbit/s"]) {
+        value * 1e9
+    } else {
+        return Err(Invalid::Bitrate);
     };
     Ok(Some(bits_per_second / 8.0))
 }
 
 /// A latency or jitter in seconds from `5ms`, `0.3s`, `120 ms`; a bare number is milliseconds.
 pub fn parse_delay(text: &str) -> Parsed<f64> {
-    if is_missing(text) {
+    let text = text.trim();
+    if is_missing_trimmed(text) {
         return Ok(None);
     }
-    let (number, unit) = split_unit(text.trim());
+    let (number, unit) = split_unit(text);
     let value = parse_decimal(number).ok_or(Invalid::Delay)?;
-    let seconds = match unit.to_ascii_lowercase().as_str() {
-        "" | "ms" => value / 1e3,
-        "s" | "sec" => value,
-        "us" | "µs" | "μs" => value / 1e6,
-        _ => return Err(Invalid::Delay),
+    let is = |names: &[&str]| names.iter().any(|n| n.eq_ignore_ascii_case(unit));
+    let seconds = if is(&["", "ms"]) {
+        value / 1e3
+    } else if is(&["s", "sec"]) {
+        value
+    } else if is(&["us", "µs", "μs"]) {
+        value / 1e6
+    } else {
+        return Err(Invalid::Delay);
     };
     Ok(Some(seconds))
 }
 
 /// A percentage as a ratio 0–1 from `2%`, `0.8%`, `2％`; a bare number is a percentage.
 pub fn parse_percent(text: &str) -> Parsed<f64> {
-    if is_missing(text) {
+    let text = text.trim();
+    if is_missing_trimmed(text) {
         return Ok(None);
     }
-    let text = text.trim();
     let number = text
         .strip_suffix('%')
         .or_else(|| text.strip_suffix('％'))
@@ -248,10 +264,10 @@ pub fn parse_percent(text: &str) -> Parsed<f64> {
 
 /// `是`/`否`, `Yes`/`No`, `true`/`false`, `Y`/`N`, `1`/`0`, `开启`/`关闭`.
 pub fn parse_bool(text: &str) -> Parsed<bool> {
-    if is_missing(text) {
+    let text = text.trim();
+    if is_missing_trimmed(text) {
         return Ok(None);
     }
-    let text = text.trim();
     let truthy = ["是", "有", "开启", "已开启", "yes", "y", "true", "1", "on"];
     let falsy = ["否", "无", "关闭", "未开启", "no", "n", "false", "0", "off"];
     if truthy.iter().any(|t| t.eq_ignore_ascii_case(text)) {
@@ -263,9 +279,8 @@ pub fn parse_bool(text: &str) -> Parsed<bool> {
     }
 }
 
-/// A finite, non-negative decimal: `12`, `0.8`, `.5`, `1,234.5`.
+/// A finite, non-negative decimal: `12`, `0.8`, `.5`, `1,234.5` (already trimmed).
 fn parse_decimal(text: &str) -> Option<f64> {
-    let text = text.trim();
     if text.is_empty() || text.len() > 32 {
         return None;
     }
