@@ -3,5 +3,6 @@
 //! Data flows one way: [`collect`] asks [`feishu`] for export bytes, hands them to [`sheet`]
 //! for typed records and feeds the records to [`metrics`]; [`server`] only reads [`metrics`].
 
+pub mod feishu;
 pub mod secret;
 pub mod sheet;
