@@ -7,9 +7,14 @@
 //! makes is reported to a [`CallObserver`], which the collect loop turns into
 //! `feishu_vc_api_requests_total` and the monthly call budget. It knows nothing of xlsx columns.
 
+mod auth;
+mod client;
 mod error;
+mod limiter;
 mod request;
 
+pub use auth::Credentials;
+pub use client::{Client, ClientOptions, PollOptions, TaskStatus};
 pub use error::{codes, FeishuError};
 pub use request::{
     ExportRequest, MeetingFilter, MeetingStatus, MeetingType, Participant, UserIdType,
