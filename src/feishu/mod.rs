@@ -13,6 +13,9 @@ mod error;
 mod limiter;
 mod request;
 
+#[cfg(test)]
+mod tests;
+
 pub use auth::Credentials;
 pub use client::{Client, ClientOptions, PollOptions, TaskStatus};
 pub use error::{codes, FeishuError};
