@@ -3,7 +3,11 @@
 //! Data flows one way: [`collect`] asks [`feishu`] for export bytes, hands them to [`sheet`]
 //! for typed records and feeds the records to [`metrics`]; [`server`] only reads [`metrics`].
 
+pub mod cli;
+pub mod config;
+pub mod feishu;
 pub mod ingest;
+pub mod logging;
 pub mod metrics;
 pub mod secret;
 pub mod sheet;
