@@ -3,5 +3,8 @@
 //! Data flows one way: [`collect`] asks [`feishu`] for export bytes, hands them to [`sheet`]
 //! for typed records and feeds the records to [`metrics`]; [`server`] only reads [`metrics`].
 
+pub mod cli;
+pub mod config;
+pub mod logging;
 pub mod secret;
 pub mod sheet;

@@ -3,7 +3,7 @@
 //! `--log.level` and `--log.format` follow the Prometheus exporters; `RUST_LOG`, when set,
 //! replaces the level filter entirely (any `tracing-subscriber` `EnvFilter` directive works).
 
-use std::fmt::{self, Write as _};
+use std::fmt;
 use std::io;
 
 use serde::{Deserialize, Serialize};
@@ -17,9 +17,7 @@ use tracing_subscriber::util::{SubscriberInitExt, TryInitError};
 use tracing_subscriber::EnvFilter;
 
 /// `--log.level`: the least severe level that is logged.
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize,
-)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogLevel {
     Debug,
@@ -56,9 +54,7 @@ impl fmt::Display for LogLevel {
 }
 
 /// `--log.format`: `logfmt` (`ts=… level=info msg="…" key=value`) or `json` (one object a line).
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize,
-)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     #[default]
@@ -338,7 +334,12 @@ mod tests {
         let out = capture(LogFormat::Logfmt, LogLevel::Info, || {
             let span = tracing::info_span!("cycle", kind = "meeting_list");
             let _guard = span.enter();
-            tracing::info!(rows = 12, file = "a b.xlsx", note = "say \"hi\"", "export done");
+            tracing::info!(
+                rows = 12,
+                file = "a b.xlsx",
+                note = "say \"hi\"",
+                "export done"
+            );
         });
         let line = out.lines().next().expect("one line");
         assert!(line.starts_with("ts=20"), "{line}");
