@@ -2029,12 +2029,6 @@ log:
     }
 
     #[test]
-    #[ignore = "prints the rendering"]
-    fn show_rendering() {
-        println!("{}", load(FULL).unwrap().to_yaml());
-    }
-
-    #[test]
     fn durations_render_in_their_largest_whole_unit() {
         assert_eq!(format_duration(Duration::from_secs(86400)), "24h");
         assert_eq!(format_duration(Duration::from_secs(300)), "5m");
