@@ -1,0 +1,906 @@
+//! The command line: raw flags, parsed by clap before anything else happens.
+//!
+//! `serve` is the default subcommand, so `feishu-vc-exporter --config c.yml` and
+//! `feishu-vc-exporter serve --config c.yml` are the same. Flags use the Prometheus exporters'
+//! dotted long names (`--web.listen-address`, `--log.level`). No flag of `serve` or `backfill`
+//! carries a secret: credentials come from the environment or a file (see [`crate::config`]).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone as _};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use url::Url;
+
+use crate::config::{
+    parse_duration, parse_listen_address, parse_ratio, ConfigError, Overrides, DEMO_APP_ID,
+    DEMO_APP_SECRET,
+};
+use crate::logging::{LogFormat, LogLevel};
+
+pub use crate::config::{DEFAULT_LISTEN_ADDRESS, DEFAULT_TELEMETRY_PATH};
+
+/// What `healthcheck` probes by default: the default port on loopback.
+pub const DEFAULT_HEALTHCHECK_URL: &str = "http://127.0.0.1:9874/-/healthy";
+/// Where `simulate` listens by default.
+pub const DEFAULT_SIMULATOR_LISTEN_ADDRESS: &str = "127.0.0.1:9875";
+pub const DEFAULT_SIMULATOR_SEED: u64 = 1;
+
+/// Prometheus exporter for Feishu / Lark video-conferencing exports.
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "feishu-vc-exporter",
+    version,
+    about,
+    long_about = None
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub log: LogArgs,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// `serve`'s flags, when they are given without the `serve` subcommand.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+impl Cli {
+    /// Parses the process arguments; on an error, prints it (or the help) and exits with
+    /// status 2 (0 for `--help` / `--version`).
+    pub fn parse_args() -> Cli {
+        Cli::try_parse_args_from(std::env::args_os()).unwrap_or_else(|e| e.exit())
+    }
+
+    /// Parses `args` (the first is the program name). Besides clap's checks, `serve`'s flags
+    /// given before another subcommand are an error rather than silently ignored.
+    pub fn try_parse_args_from<I, T>(args: I) -> Result<Cli, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let cli = Cli::try_parse_from(args)?;
+        if cli.command.is_some() && cli.serve != ServeArgs::default() {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            return Err(cmd.error(
+                clap::error::ErrorKind::ArgumentConflict,
+                "serve's flags (--config, --demo, --web.*) go after the subcommand they belong to",
+            ));
+        }
+        Ok(cli)
+    }
+
+    /// The subcommand to run: `serve` (with the top-level serve flags) when none was named.
+    pub fn command_or_serve(&self) -> Command {
+        self.command
+            .clone()
+            .unwrap_or_else(|| Command::Serve(self.serve.clone()))
+    }
+
+    /// The log settings from the flags alone, for subcommands without a config file (with a
+    /// config file, use `Config::log`, which layers these flags over the file).
+    pub fn log_settings(&self) -> (LogLevel, LogFormat) {
+        (
+            self.log.level.unwrap_or_default(),
+            self.log.format.unwrap_or_default(),
+        )
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Subcommand)]
+pub enum Command {
+    /// Run the collection loop and serve the metrics (the default).
+    Serve(ServeArgs),
+    /// Read export files downloaded by hand and print their metrics.
+    Ingest(IngestArgs),
+    /// Pull a past range through the API and write OpenMetrics with timestamps.
+    Backfill(BackfillArgs),
+    /// Serve the fake Feishu export API alone.
+    Simulate(SimulateArgs),
+    /// Validate the configuration and print the effective configuration (secrets redacted).
+    CheckConfig(CheckConfigArgs),
+    /// Probe a running exporter's health endpoint; exit 0 when healthy (for Docker).
+    Healthcheck(HealthcheckArgs),
+}
+
+/// Global logging flags, accepted before or after the subcommand. Unset flags fall back to the
+/// config file's `log` section, then to `info` / `logfmt`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Args)]
+pub struct LogArgs {
+    /// Only log messages of this severity or above [default: info]. RUST_LOG, when set, wins.
+    #[arg(
+        id = "log.level",
+        long = "log.level",
+        value_name = "LEVEL",
+        value_enum,
+        global = true,
+        help_heading = "Logging"
+    )]
+    pub level: Option<LogLevel>,
+
+    /// Output format of log messages [default: logfmt].
+    #[arg(
+        id = "log.format",
+        long = "log.format",
+        value_name = "FORMAT",
+        value_enum,
+        global = true,
+        help_heading = "Logging"
+    )]
+    pub format: Option<LogFormat>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Args)]
+pub struct ServeArgs {
+    /// YAML configuration file.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Run against the built-in Feishu simulator: no credentials needed.
+    #[arg(long)]
+    pub demo: bool,
+
+    /// Address to listen on for the web interface and telemetry [default: :9874].
+    #[arg(long = "web.listen-address", value_name = "ADDR", value_parser = parse_listen_address)]
+    pub listen_address: Option<SocketAddr>,
+
+    /// Path under which to expose metrics [default: /metrics].
+    #[arg(long = "web.telemetry-path", value_name = "PATH")]
+    pub telemetry_path: Option<String>,
+
+    /// Web configuration file (exporter-toolkit format: TLS, basic auth).
+    #[arg(long = "web.config.file", value_name = "FILE")]
+    pub web_config_file: Option<PathBuf>,
+}
+
+impl ServeArgs {
+    /// The flags that override the config file and the environment.
+    pub fn overrides(&self, log: &LogArgs) -> Overrides {
+        Overrides {
+            demo: self.demo,
+            listen_address: self.listen_address,
+            telemetry_path: self.telemetry_path.clone(),
+            web_config_file: self.web_config_file.clone(),
+            log_level: log.level,
+            log_format: log.format,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum IngestFormat {
+    /// Prometheus text format: the aggregated metrics.
+    #[default]
+    Prometheus,
+    /// OpenMetrics with each record's own timestamp.
+    Openmetrics,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct IngestArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = IngestFormat::Prometheus)]
+    pub format: IngestFormat,
+
+    /// Export files (.xlsx); the kind of each is detected from its headers.
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct BackfillArgs {
+    /// YAML configuration file (credentials from the environment or a secret file).
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+
+    /// Start of the range: RFC 3339 (2024-05-01T00:00:00+08:00), a local date-time
+    /// (2024-05-01T08:00:00) or a date (2024-05-01), local ones in feishu.timezone.
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub from: TimeArg,
+
+    /// End of the range (exclusive), same forms; a date covers that whole day.
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub to: TimeArg,
+
+    /// OpenMetrics file to write (for promtool tsdb create-blocks-from openmetrics).
+    #[arg(long, value_name = "FILE")]
+    pub output: PathBuf,
+
+    /// Continue an interrupted backfill into the same output.
+    #[arg(long)]
+    pub resume: bool,
+}
+
+impl BackfillArgs {
+    /// The flags that override the config file and the environment.
+    pub fn overrides(&self, log: &LogArgs) -> Overrides {
+        Overrides {
+            log_level: log.level,
+            log_format: log.format,
+            ..Overrides::default()
+        }
+    }
+
+    /// The half-open range `[from, to)` with local times read in `tz`; an error unless
+    /// `from < to`.
+    pub fn range(
+        &self,
+        tz: FixedOffset,
+    ) -> Result<(DateTime<FixedOffset>, DateTime<FixedOffset>), ConfigError> {
+        let from = self.from.start(tz);
+        let to = self.to.end(tz);
+        if from >= to {
+            return Err(ConfigError::invalid(
+                "--to",
+                format!("must be after --from ({from}), got {to}"),
+            ));
+        }
+        Ok((from, to))
+    }
+}
+
+/// A `--from` / `--to` value. Local forms are resolved against `feishu.timezone` once the
+/// configuration is loaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeArg {
+    /// RFC 3339 with an offset.
+    Instant(DateTime<FixedOffset>),
+    /// A date-time without an offset.
+    Local(NaiveDateTime),
+    /// A whole day.
+    Date(NaiveDate),
+}
+
+impl TimeArg {
+    /// The instant this names; a date means its first moment.
+    pub fn start(&self, tz: FixedOffset) -> DateTime<FixedOffset> {
+        match *self {
+            TimeArg::Instant(t) => t,
+            TimeArg::Local(t) => local(tz, t),
+            TimeArg::Date(d) => local(tz, d.and_time(NaiveTime::MIN)),
+        }
+    }
+
+    /// As an exclusive end: a date means the first moment of the next day.
+    pub fn end(&self, tz: FixedOffset) -> DateTime<FixedOffset> {
+        match *self {
+            TimeArg::Date(d) => {
+                let next = d.succ_opt().unwrap_or(d);
+                local(tz, next.and_time(NaiveTime::MIN))
+            }
+            other => other.start(tz),
+        }
+    }
+}
+
+fn local(tz: FixedOffset, t: NaiveDateTime) -> DateTime<FixedOffset> {
+    // A fixed offset maps every local time to exactly one instant.
+    tz.from_local_datetime(&t)
+        .single()
+        .expect("fixed offsets are unambiguous")
+}
+
+/// Parses a `TIME`: RFC 3339, `YYYY-MM-DDTHH:MM[:SS]` (also with a space), or `YYYY-MM-DD`.
+pub fn parse_time(s: &str) -> Result<TimeArg, String> {
+    let s = s.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Ok(TimeArg::Instant(t));
+    }
+    for format in [
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M",
+    ] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(s, format) {
+            return Ok(TimeArg::Local(t));
+        }
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return Ok(TimeArg::Date(d));
+    }
+    Err(format!(
+        "invalid time {s:?}: expected RFC 3339 (2024-05-01T08:00:00+08:00) or a date (2024-05-01)"
+    ))
+}
+
+/// `min..max` delays; `2s` alone means exactly that.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DurationRange {
+    pub min: Duration,
+    pub max: Duration,
+}
+
+/// Parses `1s..4s` (or a single duration) with `min <= max`.
+pub fn parse_duration_range(s: &str) -> Result<DurationRange, String> {
+    let (min, max) = match s.split_once("..") {
+        Some((min, max)) => (parse_duration(min)?, parse_duration(max)?),
+        None => {
+            let d = parse_duration(s)?;
+            (d, d)
+        }
+    };
+    if min > max {
+        return Err(format!(
+            "invalid range {s:?}: the minimum exceeds the maximum"
+        ));
+    }
+    Ok(DurationRange { min, max })
+}
+
+fn parse_positive_duration(s: &str) -> Result<Duration, String> {
+    let d = parse_duration(s)?;
+    if d.is_zero() {
+        return Err("must be more than 0s".to_owned());
+    }
+    Ok(d)
+}
+
+#[derive(Debug, Clone, PartialEq, Args)]
+pub struct SimulateArgs {
+    /// Address to listen on.
+    #[arg(long, value_name = "ADDR", default_value = DEFAULT_SIMULATOR_LISTEN_ADDRESS,
+          value_parser = parse_listen_address)]
+    pub listen: SocketAddr,
+
+    /// Seed of the synthetic tenant (same seed, same data).
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_SIMULATOR_SEED)]
+    pub seed: u64,
+
+    /// The app id the simulator accepts.
+    #[arg(long = "app-id", value_name = "ID", default_value = DEMO_APP_ID)]
+    pub app_id: String,
+
+    /// The app secret the simulator accepts (a fake, hence a flag).
+    #[arg(long = "app-secret", value_name = "S", default_value = DEMO_APP_SECRET)]
+    pub app_secret: String,
+
+    /// Rate limit of each endpoint, per minute.
+    #[arg(long = "requests-per-minute", value_name = "N", default_value_t = 100,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub requests_per_minute: u32,
+
+    /// Lifetime of issued tenant access tokens.
+    #[arg(long = "token-ttl", value_name = "DURATION", default_value = "2h",
+          value_parser = parse_positive_duration)]
+    pub token_ttl: Duration,
+
+    /// How long an export task stays "processing", drawn from this range.
+    #[arg(long = "task-delay", value_name = "MIN..MAX", default_value = "1s..4s",
+          value_parser = parse_duration_range)]
+    pub task_delay: DurationRange,
+
+    /// Share of API calls answered with an internal error (121001).
+    #[arg(long = "fault.error-rate", value_name = "RATIO", default_value_t = 0.0,
+          value_parser = parse_ratio, allow_negative_numbers = true)]
+    pub fault_error_rate: f64,
+
+    /// Share of export tasks that end failed (status 2).
+    #[arg(long = "fault.failed-task-rate", value_name = "RATIO", default_value_t = 0.0,
+          value_parser = parse_ratio, allow_negative_numbers = true)]
+    pub fault_failed_task_rate: f64,
+
+    /// Share of downloads cut short.
+    #[arg(long = "fault.truncated-download-rate", value_name = "RATIO", default_value_t = 0.0,
+          value_parser = parse_ratio, allow_negative_numbers = true)]
+    pub fault_truncated_download_rate: f64,
+
+    /// Share of export tasks that take ten times longer.
+    #[arg(long = "fault.slow-task-rate", value_name = "RATIO", default_value_t = 0.0,
+          value_parser = parse_ratio, allow_negative_numbers = true)]
+    pub fault_slow_task_rate: f64,
+}
+
+impl Default for SimulateArgs {
+    /// The flag defaults (what `serve --demo` runs the simulator with, bar the address).
+    fn default() -> Self {
+        #[derive(Parser)]
+        struct Wrapper {
+            #[command(flatten)]
+            args: SimulateArgs,
+        }
+        Wrapper::parse_from(["simulate"]).args
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct CheckConfigArgs {
+    /// YAML configuration file.
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct HealthcheckArgs {
+    /// Health endpoint to probe.
+    #[arg(long, value_name = "URL", default_value = DEFAULT_HEALTHCHECK_URL,
+          value_parser = parse_http_url)]
+    pub url: Url,
+}
+
+fn parse_http_url(s: &str) -> Result<Url, String> {
+    let url = Url::parse(s).map_err(|e| format!("invalid URL {s:?}: {e}"))?;
+    match url.scheme() {
+        "http" | "https" => Ok(url),
+        _ => Err(format!("must be an http or https URL, got {s:?}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::error::ErrorKind;
+    use clap::CommandFactory;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_args_from(std::iter::once("feishu-vc-exporter").chain(args.iter().copied()))
+    }
+
+    fn command(args: &[&str]) -> Command {
+        parse(args)
+            .unwrap_or_else(|e| panic!("{args:?}: {e}"))
+            .command_or_serve()
+    }
+
+    fn error_kind(args: &[&str]) -> ErrorKind {
+        match parse(args) {
+            Ok(cli) => panic!("{args:?} should fail, got {cli:?}"),
+            Err(e) => e.kind(),
+        }
+    }
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn serve_is_the_default_subcommand() {
+        assert_eq!(command(&[]), Command::Serve(ServeArgs::default()));
+        let expected = ServeArgs {
+            config: Some("c.yml".into()),
+            demo: true,
+            listen_address: Some("0.0.0.0:9100".parse().unwrap()),
+            telemetry_path: Some("/m".into()),
+            web_config_file: Some("web.yml".into()),
+        };
+        let flags = [
+            "--config",
+            "c.yml",
+            "--demo",
+            "--web.listen-address",
+            ":9100",
+            "--web.telemetry-path=/m",
+            "--web.config.file",
+            "web.yml",
+        ];
+        assert_eq!(command(&flags), Command::Serve(expected.clone()));
+        let with_serve: Vec<&str> = std::iter::once("serve").chain(flags).collect();
+        assert_eq!(command(&with_serve), Command::Serve(expected));
+    }
+
+    #[test]
+    fn serve_flags_are_checked() {
+        assert_eq!(
+            error_kind(&["--web.listen-address", "nowhere"]),
+            ErrorKind::ValueValidation
+        );
+        assert_eq!(
+            error_kind(&["serve", "--web.listen-address", "9874"]),
+            ErrorKind::ValueValidation
+        );
+        // Prometheus names only: no underscores, no undotted variants.
+        assert_eq!(
+            error_kind(&["--web.listen_address", ":1"]),
+            ErrorKind::UnknownArgument
+        );
+        // Serve flags do not mix with another subcommand.
+        assert_eq!(
+            error_kind(&["--demo", "ingest", "a.xlsx"]),
+            ErrorKind::ArgumentConflict
+        );
+        assert_eq!(
+            error_kind(&["--config", "a.yml", "check-config", "--config", "b.yml"]),
+            ErrorKind::ArgumentConflict
+        );
+    }
+
+    #[test]
+    fn no_secret_is_a_flag_of_serve_or_backfill() {
+        for flag in [
+            "--app-secret",
+            "--app.secret",
+            "--feishu.app-secret",
+            "--user-access-token",
+        ] {
+            assert_eq!(
+                error_kind(&[flag, "x"]),
+                ErrorKind::UnknownArgument,
+                "{flag}"
+            );
+            assert_eq!(
+                error_kind(&["serve", flag, "x"]),
+                ErrorKind::UnknownArgument,
+                "{flag}"
+            );
+            let backfill = [
+                "backfill",
+                "--config",
+                "c",
+                "--from",
+                "2024-01-01",
+                "--to",
+                "2024-01-02",
+                "--output",
+                "o",
+                flag,
+                "x",
+            ];
+            assert_eq!(error_kind(&backfill), ErrorKind::UnknownArgument, "{flag}");
+        }
+        let names: Vec<String> = ["serve", "backfill", "check-config"]
+            .iter()
+            .flat_map(|name| {
+                let cmd = Cli::command();
+                let sub = cmd.find_subcommand(name).unwrap().clone();
+                sub.get_arguments()
+                    .filter_map(|a| a.get_long().map(str::to_owned))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        assert!(
+            names
+                .iter()
+                .all(|n| !n.contains("secret") && !n.contains("token")),
+            "{names:?}"
+        );
+    }
+
+    #[test]
+    fn log_flags_are_global() {
+        let cli = parse(&[
+            "--log.level",
+            "debug",
+            "ingest",
+            "--log.format",
+            "json",
+            "a.xlsx",
+        ])
+        .unwrap();
+        assert_eq!(cli.log.level, Some(LogLevel::Debug));
+        assert_eq!(cli.log.format, Some(LogFormat::Json));
+        assert_eq!(cli.log_settings(), (LogLevel::Debug, LogFormat::Json));
+        let cli = parse(&["simulate", "--log.level=warn"]).unwrap();
+        assert_eq!(cli.log_settings(), (LogLevel::Warn, LogFormat::Logfmt));
+        let cli = parse(&[]).unwrap();
+        assert_eq!(cli.log_settings(), (LogLevel::Info, LogFormat::Logfmt));
+        assert_eq!(cli.log, LogArgs::default());
+        assert_eq!(
+            error_kind(&["--log.level", "trace"]),
+            ErrorKind::InvalidValue
+        );
+        assert_eq!(
+            error_kind(&["--log.format", "text"]),
+            ErrorKind::InvalidValue
+        );
+
+        let cli = parse(&["serve", "--demo", "--log.level", "error"]).unwrap();
+        let Command::Serve(serve) = cli.command_or_serve() else {
+            panic!()
+        };
+        let overrides = serve.overrides(&cli.log);
+        assert!(overrides.demo);
+        assert_eq!(overrides.log_level, Some(LogLevel::Error));
+        assert_eq!(
+            overrides.log_format, None,
+            "unset flags leave the file's value"
+        );
+    }
+
+    #[test]
+    fn ingest_needs_a_file() {
+        assert_eq!(error_kind(&["ingest"]), ErrorKind::MissingRequiredArgument);
+        assert_eq!(
+            error_kind(&["ingest", "--format", "openmetrics"]),
+            ErrorKind::MissingRequiredArgument
+        );
+        assert_eq!(
+            error_kind(&["ingest", "--format", "csv", "a.xlsx"]),
+            ErrorKind::InvalidValue
+        );
+        assert_eq!(
+            command(&["ingest", "a.xlsx", "b.xlsx"]),
+            Command::Ingest(IngestArgs {
+                format: IngestFormat::Prometheus,
+                files: vec!["a.xlsx".into(), "b.xlsx".into()]
+            })
+        );
+        let Command::Ingest(args) = command(&["ingest", "--format", "openmetrics", "a.xlsx"])
+        else {
+            panic!()
+        };
+        assert_eq!(args.format, IngestFormat::Openmetrics);
+    }
+
+    #[test]
+    fn backfill_parses_times() {
+        let Command::Backfill(args) = command(&[
+            "backfill",
+            "--config",
+            "c.yml",
+            "--from",
+            "2024-05-01",
+            "--to",
+            "2024-05-31",
+            "--output",
+            "out.om",
+            "--resume",
+        ]) else {
+            panic!()
+        };
+        assert_eq!(args.config, PathBuf::from("c.yml"));
+        assert_eq!(args.output, PathBuf::from("out.om"));
+        assert!(args.resume);
+        let tz = FixedOffset::east_opt(8 * 3600).unwrap();
+        let (from, to) = args.range(tz).unwrap();
+        assert_eq!(from.to_rfc3339(), "2024-05-01T00:00:00+08:00");
+        assert_eq!(
+            to.to_rfc3339(),
+            "2024-06-01T00:00:00+08:00",
+            "a --to date covers its day"
+        );
+        assert_eq!(from.timestamp(), 1714492800);
+
+        let Command::Backfill(args) = command(&[
+            "backfill",
+            "--config",
+            "c",
+            "--from",
+            "2024-05-01T00:00:00Z",
+            "--to",
+            "2024-05-01 08:30",
+            "--output",
+            "o",
+        ]) else {
+            panic!()
+        };
+        assert_eq!(
+            args.from,
+            TimeArg::Instant("2024-05-01T00:00:00Z".parse().unwrap())
+        );
+        assert!(!args.resume);
+        let (from, to) = args.range(tz).unwrap();
+        assert_eq!(
+            to.timestamp() - from.timestamp(),
+            30 * 60,
+            "local --to read in +08:00"
+        );
+        let utc = FixedOffset::east_opt(0).unwrap();
+        assert!(args.range(utc).is_ok(), "08:30 UTC is after midnight UTC");
+
+        let Command::Backfill(args) = command(&[
+            "backfill",
+            "--config",
+            "c",
+            "--from",
+            "2024-05-02",
+            "--to",
+            "2024-05-01T12:00:00+08:00",
+            "--output",
+            "o",
+        ]) else {
+            panic!()
+        };
+        let err = args.range(tz).unwrap_err();
+        assert_eq!(err.key(), Some("--to"));
+
+        assert_eq!(
+            error_kind(&[
+                "backfill",
+                "--config",
+                "c",
+                "--from",
+                "yesterday",
+                "--to",
+                "2024-01-01",
+                "--output",
+                "o"
+            ]),
+            ErrorKind::ValueValidation
+        );
+        assert_eq!(
+            error_kind(&[
+                "backfill",
+                "--from",
+                "2024-01-01",
+                "--to",
+                "2024-01-02",
+                "--output",
+                "o"
+            ]),
+            ErrorKind::MissingRequiredArgument
+        );
+        assert_eq!(
+            error_kind(&[
+                "backfill",
+                "--config",
+                "c",
+                "--from",
+                "2024-01-01",
+                "--to",
+                "2024-01-02"
+            ]),
+            ErrorKind::MissingRequiredArgument
+        );
+    }
+
+    #[test]
+    fn time_forms() {
+        assert!(matches!(
+            parse_time("2024-05-01T08:00:00+08:00"),
+            Ok(TimeArg::Instant(_))
+        ));
+        assert!(matches!(
+            parse_time("2024-05-01T08:00:00.5Z"),
+            Ok(TimeArg::Instant(_))
+        ));
+        assert!(matches!(
+            parse_time("2024-05-01T08:00:00"),
+            Ok(TimeArg::Local(_))
+        ));
+        assert!(matches!(parse_time("2024-05-01"), Ok(TimeArg::Date(_))));
+        for bad in [
+            "",
+            "2024-13-01",
+            "2024-05-01T25:00:00Z",
+            "1714492800",
+            "May 1",
+        ] {
+            assert!(parse_time(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn simulate_defaults_and_ratios() {
+        let Command::Simulate(args) = command(&["simulate"]) else {
+            panic!()
+        };
+        assert_eq!(args, SimulateArgs::default());
+        assert_eq!(args.listen, "127.0.0.1:9875".parse().unwrap());
+        assert_eq!(args.app_id, DEMO_APP_ID);
+        assert_eq!(args.app_secret, DEMO_APP_SECRET);
+        assert_eq!(args.requests_per_minute, 100);
+        assert_eq!(args.token_ttl, Duration::from_secs(7200));
+        assert_eq!(
+            args.task_delay,
+            DurationRange {
+                min: Duration::from_secs(1),
+                max: Duration::from_secs(4)
+            }
+        );
+        assert_eq!(args.fault_error_rate, 0.0);
+
+        let Command::Simulate(args) = command(&[
+            "simulate",
+            "--listen",
+            ":18080",
+            "--seed",
+            "7",
+            "--app-id",
+            "cli_x",
+            "--app-secret",
+            "s",
+            "--requests-per-minute",
+            "10",
+            "--token-ttl",
+            "30s",
+            "--task-delay",
+            "0s..500ms",
+            "--fault.error-rate",
+            "0.1",
+            "--fault.failed-task-rate",
+            "1",
+            "--fault.truncated-download-rate",
+            "0",
+            "--fault.slow-task-rate",
+            "0.5",
+        ]) else {
+            panic!()
+        };
+        assert_eq!(args.listen.port(), 18080);
+        assert_eq!(args.seed, 7);
+        assert_eq!(args.requests_per_minute, 10);
+        assert_eq!(args.token_ttl, Duration::from_secs(30));
+        assert_eq!(args.task_delay.max, Duration::from_millis(500));
+        assert_eq!(args.fault_error_rate, 0.1);
+        assert_eq!(args.fault_failed_task_rate, 1.0);
+        assert_eq!(args.fault_slow_task_rate, 0.5);
+
+        for flag in [
+            "--fault.error-rate",
+            "--fault.failed-task-rate",
+            "--fault.truncated-download-rate",
+            "--fault.slow-task-rate",
+        ] {
+            for bad in ["1.5", "-0.1", "abc", "NaN"] {
+                assert_eq!(
+                    error_kind(&["simulate", flag, bad]),
+                    ErrorKind::ValueValidation,
+                    "{flag} {bad}"
+                );
+            }
+        }
+        assert_eq!(
+            error_kind(&["simulate", "--requests-per-minute", "0"]),
+            ErrorKind::ValueValidation
+        );
+        assert_eq!(
+            error_kind(&["simulate", "--token-ttl", "0s"]),
+            ErrorKind::ValueValidation
+        );
+        assert_eq!(
+            error_kind(&["simulate", "--task-delay", "4s..1s"]),
+            ErrorKind::ValueValidation
+        );
+        assert_eq!(
+            parse_duration_range("2s").unwrap(),
+            DurationRange {
+                min: Duration::from_secs(2),
+                max: Duration::from_secs(2)
+            }
+        );
+    }
+
+    #[test]
+    fn check_config_and_healthcheck() {
+        assert_eq!(
+            error_kind(&["check-config"]),
+            ErrorKind::MissingRequiredArgument
+        );
+        assert_eq!(
+            command(&["check-config", "--config", "c.yml"]),
+            Command::CheckConfig(CheckConfigArgs {
+                config: "c.yml".into()
+            })
+        );
+        let Command::Healthcheck(args) = command(&["healthcheck"]) else {
+            panic!()
+        };
+        assert_eq!(args.url.as_str(), "http://127.0.0.1:9874/-/healthy");
+        let default_port = crate::config::parse_listen_address(DEFAULT_LISTEN_ADDRESS)
+            .unwrap()
+            .port();
+        assert_eq!(args.url.port(), Some(default_port));
+        let Command::Healthcheck(args) =
+            command(&["healthcheck", "--url", "https://h:1/-/healthy"])
+        else {
+            panic!()
+        };
+        assert_eq!(args.url.scheme(), "https");
+        assert_eq!(
+            error_kind(&["healthcheck", "--url", "ftp://h/"]),
+            ErrorKind::ValueValidation
+        );
+    }
+
+    #[test]
+    fn help_and_version() {
+        assert_eq!(error_kind(&["--help"]), ErrorKind::DisplayHelp);
+        assert_eq!(error_kind(&["--version"]), ErrorKind::DisplayVersion);
+        let help = Cli::command().render_long_help().to_string();
+        for needle in [
+            "serve",
+            "ingest",
+            "backfill",
+            "simulate",
+            "check-config",
+            "healthcheck",
+            "--log.level",
+            "--web.listen-address",
+        ] {
+            assert!(help.contains(needle), "{needle} in {help}");
+        }
+    }
+}
