@@ -23,6 +23,9 @@ use url::Url;
 use crate::logging::{LogFormat, LogLevel};
 use crate::secret::Secret;
 
+pub use crate::feishu::{Credentials, UserIdType};
+pub use crate::metrics::QualityLabel;
+
 /// Feishu (China). Lark is `https://open.larksuite.com`.
 pub const DEFAULT_BASE_URL: &str = "https://open.feishu.cn";
 /// Prometheus-exporter style: all interfaces, port 9874.
@@ -90,44 +93,6 @@ pub struct FeishuConfig {
     pub timezone: FixedOffset,
 }
 
-/// How the exporter authenticates. A user access token, when given, wins over app credentials.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Credentials {
-    /// `tenant_access_token/internal` with these; the token is cached and refreshed.
-    App { app_id: String, app_secret: Secret },
-    /// A `u-…` token sent as is (it cannot be refreshed by the exporter).
-    UserAccessToken(Secret),
-}
-
-impl Credentials {
-    pub fn app_id(&self) -> Option<&str> {
-        match self {
-            Credentials::App { app_id, .. } => Some(app_id),
-            Credentials::UserAccessToken(_) => None,
-        }
-    }
-}
-
-/// The `user_id_type` query parameter of the export calls.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum UserIdType {
-    #[default]
-    OpenId,
-    UnionId,
-    UserId,
-}
-
-impl UserIdType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            UserIdType::OpenId => "open_id",
-            UserIdType::UnionId => "union_id",
-            UserIdType::UserId => "user_id",
-        }
-    }
-}
-
 #[derive(Debug, Clone, PartialEq)]
 pub struct CollectConfig {
     /// At least 30 s.
@@ -178,24 +143,6 @@ pub struct MetricsConfig {
     /// Distinct values per free-form label before `other`, at least 1.
     pub max_label_values: usize,
     pub poor_thresholds: PoorThresholds,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum QualityLabel {
-    Device,
-    NetworkType,
-    Location,
-}
-
-impl QualityLabel {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            QualityLabel::Device => "device",
-            QualityLabel::NetworkType => "network_type",
-            QualityLabel::Location => "location",
-        }
-    }
 }
 
 /// A quality minute is poor for a reason when its value exceeds that threshold.
@@ -353,7 +300,7 @@ impl Config {
                 Credentials::App { .. } => {
                     feishu.insert("app_secret".into(), redacted());
                 }
-                Credentials::UserAccessToken(_) => {
+                Credentials::UserToken(_) => {
                     feishu.insert("user_access_token".into(), redacted());
                 }
             }
@@ -1059,7 +1006,7 @@ fn resolve_credentials(
     env_var: &dyn Fn(&str) -> Option<String>,
 ) -> Result<(Credentials, Option<PathBuf>), ConfigError> {
     if let Some(token) = env_var(ENV_USER_ACCESS_TOKEN) {
-        return Ok((Credentials::UserAccessToken(Secret::new(token)), None));
+        return Ok((Credentials::UserToken(Secret::new(token)), None));
     }
     let app_id = env_var(ENV_APP_ID).or_else(|| {
         file_app_id
@@ -1879,7 +1826,7 @@ log:
         let c = Config::from_yaml_str("", "t", &Overrides::default(), &env).unwrap();
         assert_eq!(
             c.feishu.credentials,
-            Credentials::UserAccessToken(Secret::new(TOKEN))
+            Credentials::UserToken(Secret::new(TOKEN))
         );
 
         // --demo: simulator credentials, demo rooms, whatever the environment says.
@@ -1975,7 +1922,7 @@ log:
             let pair = match &original.feishu.credentials {
                 _ if original.feishu.app_secret_file.is_some() => None,
                 Credentials::App { app_secret, .. } => Some((ENV_APP_SECRET, app_secret.expose())),
-                Credentials::UserAccessToken(t) => Some((ENV_USER_ACCESS_TOKEN, t.expose())),
+                Credentials::UserToken(t) => Some((ENV_USER_ACCESS_TOKEN, t.expose())),
             };
             let env = env_of(pair.as_slice());
             let reloaded =

@@ -8,12 +8,21 @@ use tokio::time::Instant;
 use crate::secret::Secret;
 
 /// How the client authenticates. `Debug` never shows the secret or the token.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Credentials {
     /// A self-built app: the client fetches and caches a tenant_access_token.
     App { app_id: String, app_secret: Secret },
     /// A user_access_token (`u-…`), used as is: never refreshed by the client.
     UserToken(Secret),
+}
+
+impl Credentials {
+    pub fn app_id(&self) -> Option<&str> {
+        match self {
+            Credentials::App { app_id, .. } => Some(app_id),
+            Credentials::UserToken(_) => None,
+        }
+    }
 }
 
 /// A tenant token and the moment to fetch the next one.
