@@ -63,7 +63,9 @@ pub enum Participant {
 }
 
 /// `user_id_type` query parameter: which id the xlsx files and `user_id` filters use.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum UserIdType {
     #[default]

@@ -20,7 +20,9 @@ use labels::LabelCap;
 const DELAYED: &str = "From periodic Feishu exports: delayed, not live.";
 
 /// The optional labels of the quality histograms (`metrics.quality_labels`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum QualityLabel {
     Device,
