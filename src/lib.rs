@@ -4,6 +4,7 @@
 //! for typed records and feeds the records to [`metrics`]; [`server`] only reads [`metrics`].
 
 pub mod cli;
+pub mod collect;
 pub mod config;
 pub mod feishu;
 pub mod ingest;
@@ -11,3 +12,6 @@ pub mod logging;
 pub mod metrics;
 pub mod secret;
 pub mod sheet;
+
+/// The git revision the binary was built from (`unknown` outside a checkout).
+pub const REVISION: &str = env!("FEISHU_VC_REVISION");

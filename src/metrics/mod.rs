@@ -1,11 +1,14 @@
 //! Records → Prometheus metrics (DESIGN.md section 4). Knows nothing of HTTP or xlsx.
 //!
+//! [`Metrics`] registers every family that comes from file contents; [`ExporterMetrics`] the
+//! exporter's own (serve registers both, plus the `process_*` metrics, on one registry).
 //! [`Metrics`] registers every family once; [`FileBatch`] is the sink one export file is read
 //! into. A batch lands in the registry only on [`FileBatch::commit`], so a file that fails half
 //! way (corrupt, truncated) counts nothing.
 
 mod batch;
 pub mod buckets;
+mod exporter;
 pub mod labels;
 
 use prometheus::{
@@ -14,6 +17,7 @@ use prometheus::{
 };
 
 pub use batch::{FileBatch, QualityContext};
+pub use exporter::ExporterMetrics;
 use labels::LabelCap;
 
 /// Every HELP text ends with this: the values are only as fresh as the last export.

@@ -92,6 +92,9 @@ pub struct Rejected {
     /// The header of the offending column as written in the file.
     pub column: String,
     pub reason: Invalid,
+    /// A hash of the row's cells: lets the loop count a bad row once although every cycle
+    /// downloads it again.
+    pub fingerprint: u64,
 }
 
 impl fmt::Display for Rejected {
@@ -226,10 +229,12 @@ pub fn read_export<R: Read + Seek>(
             Err(RowError { slot, reason }) => {
                 summary.rejected += 1;
                 let column = columns.header_of(slot, &headers);
+                let fingerprint = row.fingerprint();
                 sink.rejected(Rejected {
                     row: number + 1,
                     column,
                     reason,
+                    fingerprint,
                 });
             }
         }
@@ -262,6 +267,45 @@ pub fn read_export<R: Read + Seek>(
         emit(&mut row, done, &mut summary);
     }
     Ok(summary)
+}
+
+/// A whole (small) export file in memory: what the collect loop reads, so that it can decide
+/// which records are new before any of them counts.
+#[derive(Debug, Clone)]
+pub struct Export {
+    pub kind: Kind,
+    pub records: Vec<Record>,
+    pub rejected: Vec<Rejected>,
+}
+
+pub fn read_all(bytes: &[u8], options: &ParseOptions) -> Result<Export, SheetError> {
+    struct Collect(Option<Export>);
+    impl ExportSink for Collect {
+        fn begin(&mut self, kind: Kind) {
+            self.0 = Some(Export {
+                kind,
+                records: Vec::new(),
+                rejected: Vec::new(),
+            });
+        }
+        fn record(&mut self, record: Record) {
+            if let Some(export) = &mut self.0 {
+                export.records.push(record);
+            }
+        }
+        fn rejected(&mut self, rejected: Rejected) {
+            if let Some(export) = &mut self.0 {
+                export.rejected.push(rejected);
+            }
+        }
+    }
+    let mut sink = Collect(None);
+    let summary = read_export(std::io::Cursor::new(bytes), options, &mut sink)?;
+    Ok(sink.0.unwrap_or(Export {
+        kind: summary.kind,
+        records: Vec::new(),
+        rejected: Vec::new(),
+    }))
 }
 
 /// Which sheet column feeds which slot of the detected kind.

@@ -63,6 +63,18 @@ impl<'a> Row<'a> {
         })
     }
 
+    /// FNV-1a over the cells' text: stable across runs and versions, unlike std's hasher.
+    pub fn fingerprint(&self) -> u64 {
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for cell in &self.cells {
+            for byte in cell_to_string(cell).bytes().chain([0x1f]) {
+                hash ^= u64::from(byte);
+                hash = hash.wrapping_mul(0x0100_0000_01b3);
+            }
+        }
+        hash
+    }
+
     /// The cell as text, `None` when it is empty or a missing-value marker.
     pub fn text(&self, slot: usize) -> Result<Option<Cow<'_, str>>, RowError> {
         let text: Cow<'_, str> = match &self.cells[slot] {

@@ -603,6 +603,13 @@ fn a_bad_value_rejects_its_row_only() {
         .map(|m| m.meeting_no.as_str())
         .collect();
     assert_eq!(ids, ["1", "7"]);
+    let fingerprints: std::collections::HashSet<u64> =
+        got.rejected.iter().map(|r| r.fingerprint).collect();
+    assert_eq!(
+        fingerprints.len(),
+        got.rejected.len(),
+        "different rows, different fingerprints"
+    );
     let rejected: Vec<(u32, &str, Invalid)> = got
         .rejected
         .iter()
