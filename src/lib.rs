@@ -5,3 +5,4 @@
 
 pub mod secret;
 pub mod sheet;
+pub mod simulator;
