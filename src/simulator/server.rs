@@ -172,20 +172,22 @@ impl Inner {
     }
 
     /// Counts the call, then checks the token, the rate limit and the injected faults, in the
-    /// order a gateway would. `Err` is the answer to send instead of the real one.
-    fn gate(&self, name: &'static str, headers: &HeaderMap) -> Result<(), Response> {
+    /// order a gateway would. `Some` is the answer to send instead of the real one.
+    fn gate(&self, name: &'static str, headers: &HeaderMap) -> Option<Response> {
         let now_ms = self.timeline_ms();
         let mut state = self.lock();
         *state.stats.calls.entry(name.to_string()).or_default() += 1;
-        if let Err(answer) = check_token(&mut state, headers, now_ms) {
+        if let Some(answer) = check_token(&mut state, headers, now_ms) {
             state.stats.auth_failures += 1;
-            return Err(answer);
+            return Some(answer);
         }
-        self.rate_limit(&mut state, name, now_ms)?;
+        if let Some(answer) = self.rate_limit(&mut state, name, now_ms) {
+            return Some(answer);
+        }
         let error_rate = self.options.faults.error_rate;
         if error_rate > 0.0 && state.rng.chance(error_rate) {
             state.stats.injected_errors += 1;
-            return Err(if state.rng.chance(0.5) {
+            return Some(if state.rng.chance(0.5) {
                 (
                     StatusCode::INTERNAL_SERVER_ERROR,
                     [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
@@ -196,18 +198,19 @@ impl Inner {
                 api_error(StatusCode::OK, 121001, "internal error, please retry")
             });
         }
-        Ok(())
+        None
     }
 
+    /// `Some(429)` when the endpoint's window is full; otherwise counts the call in it.
     fn rate_limit(
         &self,
         state: &mut ServerState,
         name: &'static str,
         now_ms: i64,
-    ) -> Result<(), Response> {
+    ) -> Option<Response> {
         let limit = self.options.requests_per_minute;
         if limit == 0 {
-            return Ok(());
+            return None;
         }
         let window = state.windows.entry(name).or_default();
         while window.front().is_some_and(|&t| t <= now_ms - WINDOW_MS) {
@@ -215,7 +218,7 @@ impl Inner {
         }
         if window.len() < limit as usize {
             window.push_back(now_ms);
-            return Ok(());
+            return None;
         }
         let oldest = window.front().copied().unwrap_or(now_ms);
         let reset = ((oldest + WINDOW_MS - now_ms + 999) / 1000).max(1);
@@ -232,11 +235,12 @@ impl Inner {
         let headers = answer.headers_mut();
         headers.insert("x-ogw-ratelimit-limit", HeaderValue::from(limit));
         headers.insert("x-ogw-ratelimit-reset", HeaderValue::from(reset));
-        Err(answer)
+        Some(answer)
     }
 }
 
-fn check_token(state: &mut ServerState, headers: &HeaderMap, now_ms: i64) -> Result<(), Response> {
+/// `Some(error)` unless the request carries a live token.
+fn check_token(state: &mut ServerState, headers: &HeaderMap, now_ms: i64) -> Option<Response> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -244,7 +248,7 @@ fn check_token(state: &mut ServerState, headers: &HeaderMap, now_ms: i64) -> Res
         .map(str::trim)
         .filter(|t| !t.is_empty());
     let Some(token) = token else {
-        return Err(api_error(
+        return Some(api_error(
             StatusCode::BAD_REQUEST,
             99991661,
             "Missing access token for authorization. Please make a request with token attached.",
@@ -252,9 +256,9 @@ fn check_token(state: &mut ServerState, headers: &HeaderMap, now_ms: i64) -> Res
     };
     state.tokens.retain(|_, expiry| *expiry > now_ms);
     if state.tokens.contains_key(token) {
-        Ok(())
+        None
     } else {
-        Err(api_error(
+        Some(api_error(
             StatusCode::BAD_REQUEST,
             99991663,
             "Invalid access token for authorization. Please make a request with token attached.",
@@ -317,7 +321,7 @@ async fn tenant_access_token(State(inner): State<Arc<Inner>>, body: Bytes) -> Re
         .calls
         .entry(endpoint::TOKEN.to_string())
         .or_default() += 1;
-    if let Err(answer) = inner.rate_limit(&mut state, endpoint::TOKEN, now_ms) {
+    if let Some(answer) = inner.rate_limit(&mut state, endpoint::TOKEN, now_ms) {
         return answer;
     }
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
@@ -374,7 +378,7 @@ async fn create_task(
         ExportKind::ParticipantQualityList => endpoint::PARTICIPANT_QUALITY_LIST,
         ExportKind::ResourceReservationList => endpoint::RESOURCE_RESERVATION_LIST,
     };
-    if let Err(answer) = inner.gate(name, &headers) {
+    if let Some(answer) = inner.gate(name, &headers) {
         return answer;
     }
     let now = inner.options.clock.now();
@@ -478,7 +482,7 @@ async fn poll(
     Path(task_id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(answer) = inner.gate(endpoint::POLL, &headers) {
+    if let Some(answer) = inner.gate(endpoint::POLL, &headers) {
         return answer;
     }
     let now_ms = inner.timeline_ms();
@@ -504,7 +508,7 @@ async fn download(
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(answer) = inner.gate(endpoint::DOWNLOAD, &headers) {
+    if let Some(answer) = inner.gate(endpoint::DOWNLOAD, &headers) {
         return answer;
     }
     let Some(file_token) = query.get("file_token").filter(|t| !t.is_empty()) else {
@@ -538,12 +542,25 @@ async fn download(
     let full_length = bytes.len();
     let body = if truncate {
         // Announce the whole file, send half of it, then break the connection.
+        // The pause lets the prefix reach the client before the connection breaks.
         let prefix = bytes.slice(..full_length / 2);
-        let chunks: Vec<Result<Bytes, std::io::Error>> = vec![
-            Ok(prefix),
-            Err(std::io::Error::other("simulated truncated download")),
-        ];
-        Body::from_stream(futures::stream::iter(chunks))
+        let chunks = futures::stream::unfold(0u8, move |step| {
+            let prefix = prefix.clone();
+            async move {
+                match step {
+                    0 => Some((Ok(prefix), 1)),
+                    1 => {
+                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                        Some((
+                            Err(std::io::Error::other("simulated truncated download")),
+                            2,
+                        ))
+                    }
+                    _ => None,
+                }
+            }
+        });
+        Body::from_stream(chunks)
     } else {
         Body::from(bytes)
     };

@@ -694,6 +694,12 @@ const TOPICS: &[&str] = &[
     "季度复盘",
     "方案讨论",
 ];
+const USER_LOCATIONS: &[(&str, u32)] = &[
+    ("中国大陆", 85),
+    ("中国香港", 5),
+    ("新加坡", 5),
+    ("美国", 5),
+];
 const LEVEL_3F: &str = "omb_demo_level_3f";
 const LEVEL_5F: &str = "omb_demo_level_5f";
 
@@ -740,12 +746,7 @@ impl Tenant {
                 ]),
                 mobile: *rng.weighted(&[(Device::Ios, 55), (Device::Android, 45)]),
                 home_network: *rng.weighted(&[(NetworkType::Wifi, 60), (NetworkType::Lan, 40)]),
-                location: *rng.weighted(&[
-                    ("中国大陆", 85),
-                    ("中国香港", 5),
-                    ("新加坡", 5),
-                    ("美国", 5),
-                ]),
+                location: rng.weighted::<&str>(USER_LOCATIONS),
                 version: rng.range(0, DESKTOP_VERSIONS.len() as i64) as usize,
             });
         }
@@ -1017,7 +1018,7 @@ impl Tenant {
             2
         } else if r < 0.83 {
             rng.range(3, 9) as usize
-        } else if business && r < 0.988 || !business {
+        } else if !business || r < 0.988 {
             rng.range(9, 51) as usize
         } else {
             rng.range(100, 181) as usize
