@@ -63,7 +63,7 @@ pub mod endpoint {
     pub const FILE_URL: &str = "file_url";
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SimulatorOptions {
     /// Seeds the tenant and every random choice of the server (delays, faults, tokens).
     pub seed: u64,
@@ -76,6 +76,21 @@ pub struct SimulatorOptions {
     pub task_delay: (Duration, Duration),
     pub faults: Faults,
     pub clock: Clock,
+}
+
+impl std::fmt::Debug for SimulatorOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimulatorOptions")
+            .field("seed", &self.seed)
+            .field("app_id", &self.app_id)
+            .field("app_secret", &"<redacted>")
+            .field("requests_per_minute", &self.requests_per_minute)
+            .field("token_ttl", &self.token_ttl)
+            .field("task_delay", &self.task_delay)
+            .field("faults", &self.faults)
+            .field("clock", &self.clock)
+            .finish()
+    }
 }
 
 impl Default for SimulatorOptions {

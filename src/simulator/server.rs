@@ -383,11 +383,12 @@ async fn create_task(
     }
     let now = inner.options.clock.now();
     let worker = inner.clone();
-    let built =
-        tokio::task::spawn_blocking(move || build_export(&worker.tenant, kind, &query, &body, now))
-            .await;
-    let rows = match built {
-        Ok(Ok(rows)) => rows,
+    let built = tokio::task::spawn_blocking(move || {
+        build_export(&worker.tenant, kind, &query, &body, now).map(|rows| xlsx(kind, &rows))
+    })
+    .await;
+    let bytes = match built {
+        Ok(Ok(bytes)) => bytes,
         Ok(Err(ApiError(code, msg))) => {
             return api_error(StatusCode::BAD_REQUEST, code, msg);
         }
@@ -397,7 +398,7 @@ async fn create_task(
     let now_ms = inner.timeline_ms();
     let faults = inner.options.faults.clone();
     let (lo, hi) = inner.options.task_delay;
-    let (task_id, failed) = {
+    let (task_id, failed, delay, file_token) = {
         let mut state = inner.lock();
         state.next_task += 1;
         let task_id = format!(
@@ -416,15 +417,11 @@ async fn create_task(
         }
         let failed = faults.failed_task_rate > 0.0 && state.rng.chance(faults.failed_task_rate);
         let file_token = format!("boxcn{}", state.rng.alnum(22));
-        (task_id, (failed, delay, file_token))
+        (task_id, failed, delay, file_token)
     };
-    let (failed, delay, file_token) = failed;
     let outcome = if failed {
         Outcome::Failed("export failed: internal error, please retry".into())
     } else {
-        let bytes = tokio::task::spawn_blocking(move || xlsx(kind, &rows))
-            .await
-            .unwrap_or_default();
         Outcome::Done {
             file_name: format!("{}_{task_id}.xlsx", kind.as_str()),
             file_token,

@@ -294,6 +294,33 @@ mod tenant_truth {
     }
 }
 
+#[test]
+fn clocks_and_options() {
+    assert_eq!(Clock::Fixed(NOON).now(), NOON);
+    let system = Clock::System.now();
+    assert!((Clock::Offset(-DAY).now() - (system - DAY)).abs() <= 1);
+    let manual = ManualClock::new(NOON);
+    let clock = Clock::Manual(manual.clone());
+    manual.advance(Duration::from_secs(90));
+    assert_eq!(clock.now(), NOON + 90);
+    manual.set(NOON);
+    assert_eq!(clock.now(), NOON);
+    assert_eq!(
+        clock.skipped_ms(),
+        90_000,
+        "a jump back does not rewind the timeline"
+    );
+    manual.set(NOON + 10);
+    assert_eq!(clock.skipped_ms(), 100_000);
+
+    let options = SimulatorOptions::default();
+    assert_eq!((options.app_id.as_str(), options.seed), ("cli_demo", 42));
+    assert_eq!(options.requests_per_minute, 100);
+    assert_eq!(options.token_ttl, Duration::from_secs(7200));
+    let printed = format!("{options:?}");
+    assert!(!printed.contains("demo-secret") && printed.contains("<redacted>"));
+}
+
 mod api {
     use super::*;
     use reqwest::StatusCode;
@@ -879,6 +906,16 @@ mod api {
         assert!(expected > 0);
         assert_eq!(rows.len() - 1, expected);
         assert!(rows[1..].iter().all(|r| r[4].starts_with("on_")));
+
+        // Nothing ended in the future: a file with the header row only.
+        let rows = c
+            .export(
+                "meeting_list",
+                "",
+                json!({"start_time": s(NOON + HOUR), "end_time": s(NOON + 2 * HOUR)}),
+            )
+            .await;
+        assert_eq!(rows, vec![MEETING_LIST_HEADERS.map(String::from).to_vec()]);
 
         // Screen-casts only.
         let rows = c
