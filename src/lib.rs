@@ -12,6 +12,7 @@ pub mod logging;
 pub mod metrics;
 pub mod secret;
 pub mod sheet;
+pub mod simulator;
 
 /// The git revision the binary was built from (`unknown` outside a checkout).
 pub const REVISION: &str = env!("FEISHU_VC_REVISION");

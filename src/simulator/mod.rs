@@ -1,0 +1,252 @@
+//! The built-in Feishu simulator: a stateful fake of the VC export API on loopback, serving a
+//! deterministic synthetic tenant as real .xlsx files.
+//!
+//! Used by `feishu-vc-exporter simulate`, by `serve --demo` (in-process) and by the tests that
+//! check the exporter's totals against the simulator's ground truth ([`Tenant`]).
+//!
+//! What it does, as DESIGN.md section 1 says the real API does: the tenant token endpoint
+//! (tokens expire after `token_ttl`; the same token is handed out while more than 30 min
+//! remain), the four create calls with their validation (times as strings, one filter, known
+//! meeting and participant, known room level), task polling (status 1 until a random delay has
+//! passed, then 3 with a `file_token` and a `url` that answers 403, or 2 with `fail_msg`), the
+//! authenticated download, 100 requests/min per endpoint with 429 + 99991400 +
+//! `x-ogw-ratelimit-*` headers, and fault injection ([`Faults`]).
+//!
+//! Time: data questions ("has this meeting ended?", "is this booking checked in yet?") use the
+//! [`Clock`]; waiting (task delays, token lifetimes, rate-limit windows) uses a timeline that is
+//! real elapsed time plus whatever a [`ManualClock`] was advanced by, so a test can either wait
+//! or jump.
+
+mod files;
+mod format;
+mod rng;
+mod server;
+mod tenant;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use files::{
+    media_cells, meeting_list_row, participant_list_row, participant_list_rows,
+    participant_quality_row, resource_reservation_row, xlsx, ExportKind,
+};
+pub use format::{
+    format_bitrate, format_duration, format_ms, format_percent, format_time, quantize_bitrate,
+    quantize_percent, yes_no, MEETING_LIST_HEADERS, NO_VALUE, OFFSET_SECONDS,
+    PARTICIPANT_LIST_HEADERS, PARTICIPANT_QUALITY_LIST_HEADERS, RESOURCE_RESERVATION_LIST_HEADERS,
+};
+pub use server::{Simulator, SimulatorHandle};
+pub use tenant::{
+    CheckInDevice, CheckInStatus, Device, IdType, LeaveReason, MeetingStatus, MeetingType,
+    NetworkType, ReservationStatus, RoomCheckIn, SimBooking, SimMediaPair, SimMediaStats,
+    SimMeeting, SimParticipant, SimPerson, SimQualityMinute, SimRoom, SimRoomLevel, Tenant,
+    CHECK_IN_DEADLINE_AFTER, CHECK_IN_OPENS_BEFORE, ROOT_LEVEL_ID,
+};
+
+/// Endpoint names used in [`Stats`] (and for the rate-limit buckets).
+pub mod endpoint {
+    pub const TOKEN: &str = "tenant_access_token";
+    pub const MEETING_LIST: &str = "meeting_list";
+    pub const PARTICIPANT_LIST: &str = "participant_list";
+    pub const PARTICIPANT_QUALITY_LIST: &str = "participant_quality_list";
+    pub const RESOURCE_RESERVATION_LIST: &str = "resource_reservation_list";
+    /// `GET /open-apis/vc/v1/exports/{task_id}`.
+    pub const POLL: &str = "poll";
+    /// `GET /open-apis/vc/v1/exports/download`.
+    pub const DOWNLOAD: &str = "download";
+    /// The `url` of a finished task (always 403; not rate limited).
+    pub const FILE_URL: &str = "file_url";
+}
+
+#[derive(Clone)]
+pub struct SimulatorOptions {
+    /// Seeds the tenant and every random choice of the server (delays, faults, tokens).
+    pub seed: u64,
+    pub app_id: String,
+    pub app_secret: String,
+    /// Per endpoint, in a sliding 60 s window; 0 turns the limit off.
+    pub requests_per_minute: u32,
+    pub token_ttl: Duration,
+    /// Each task's processing time is drawn uniformly from this range (slow tasks ×10).
+    pub task_delay: (Duration, Duration),
+    pub faults: Faults,
+    pub clock: Clock,
+}
+
+impl std::fmt::Debug for SimulatorOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimulatorOptions")
+            .field("seed", &self.seed)
+            .field("app_id", &self.app_id)
+            .field("app_secret", &"<redacted>")
+            .field("requests_per_minute", &self.requests_per_minute)
+            .field("token_ttl", &self.token_ttl)
+            .field("task_delay", &self.task_delay)
+            .field("faults", &self.faults)
+            .field("clock", &self.clock)
+            .finish()
+    }
+}
+
+impl Default for SimulatorOptions {
+    fn default() -> Self {
+        Self {
+            seed: 42,
+            app_id: "cli_demo".into(),
+            app_secret: "demo-secret".into(),
+            requests_per_minute: 100,
+            token_ttl: Duration::from_secs(7200),
+            task_delay: (Duration::from_secs(1), Duration::from_secs(4)),
+            faults: Faults::default(),
+            clock: Clock::System,
+        }
+    }
+}
+
+/// Injected failures, each a probability in 0–1 (all 0 by default).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Faults {
+    /// Share of export calls (create, poll, download) answered HTTP 500 (text body) or
+    /// `code 121001` (JSON, HTTP 200), half each. Such a call has no other effect.
+    pub error_rate: f64,
+    /// Share of tasks ending in status 2 with a `fail_msg`.
+    pub failed_task_rate: f64,
+    /// Share of downloads whose body stops halfway under the full `Content-Length`.
+    pub truncated_download_rate: f64,
+    /// Share of tasks taking 10× their drawn delay.
+    pub slow_task_rate: f64,
+}
+
+/// The simulator's "now".
+#[derive(Debug, Clone, Default)]
+pub enum Clock {
+    /// The system clock.
+    #[default]
+    System,
+    /// Always this unix time (seconds).
+    Fixed(i64),
+    /// The system clock shifted by this many seconds (replay the past, preview the future).
+    Offset(i64),
+    /// A clock the test sets and advances; advancing also moves the timeline (task delays,
+    /// token lifetimes, rate-limit windows) forward.
+    Manual(ManualClock),
+}
+
+impl Clock {
+    /// Unix seconds.
+    pub fn now(&self) -> i64 {
+        match self {
+            Clock::System => system_now(),
+            Clock::Fixed(t) => *t,
+            Clock::Offset(offset) => system_now() + offset,
+            Clock::Manual(clock) => clock.now(),
+        }
+    }
+
+    /// Milliseconds the clock was jumped forward by (manual clocks only).
+    fn skipped_ms(&self) -> i64 {
+        match self {
+            Clock::Manual(clock) => clock.0.skipped_ms.load(Ordering::SeqCst),
+            _ => 0,
+        }
+    }
+}
+
+fn system_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// A settable clock shared between a test and the simulator (clones share the time).
+#[derive(Debug, Clone)]
+pub struct ManualClock(Arc<ManualInner>);
+
+#[derive(Debug)]
+struct ManualInner {
+    now: AtomicI64,
+    skipped_ms: AtomicI64,
+}
+
+impl ManualClock {
+    pub fn new(now: i64) -> Self {
+        Self(Arc::new(ManualInner {
+            now: AtomicI64::new(now),
+            skipped_ms: AtomicI64::new(0),
+        }))
+    }
+
+    pub fn now(&self) -> i64 {
+        self.0.now.load(Ordering::SeqCst)
+    }
+
+    /// Moves "now" and the timeline forward (whole seconds for "now").
+    pub fn advance(&self, by: Duration) {
+        self.0.now.fetch_add(by.as_secs() as i64, Ordering::SeqCst);
+        self.0
+            .skipped_ms
+            .fetch_add(by.as_millis() as i64, Ordering::SeqCst);
+    }
+
+    /// Sets "now"; a jump forward also moves the timeline, a jump back does not.
+    pub fn set(&self, now: i64) {
+        let before = self.0.now.swap(now, Ordering::SeqCst);
+        if now > before {
+            self.0
+                .skipped_ms
+                .fetch_add((now - before) * 1000, Ordering::SeqCst);
+        }
+    }
+}
+
+/// What the simulator has answered so far.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Stats {
+    /// Requests received per endpoint (see [`endpoint`]), whatever the answer.
+    pub calls: BTreeMap<String, u64>,
+    /// HTTP 429 answers per endpoint.
+    pub rate_limited: BTreeMap<String, u64>,
+    /// Tasks created per export kind (`meeting_list`, …).
+    pub tasks_created: BTreeMap<String, u64>,
+    pub tokens_issued: u64,
+    /// Answers with 99991661 / 99991663 / bad credentials.
+    pub auth_failures: u64,
+    /// Calls answered with an injected 500 / 121001.
+    pub injected_errors: u64,
+    /// Tasks that end (or ended) in status 2.
+    pub failed_tasks: u64,
+    /// Successful download answers (including truncated ones).
+    pub downloads: u64,
+    pub truncated_downloads: u64,
+}
+
+impl Stats {
+    pub fn calls(&self, endpoint: &str) -> u64 {
+        self.calls.get(endpoint).copied().unwrap_or(0)
+    }
+
+    pub fn total_calls(&self) -> u64 {
+        self.calls.values().sum()
+    }
+
+    pub fn rate_limited(&self, endpoint: &str) -> u64 {
+        self.rate_limited.get(endpoint).copied().unwrap_or(0)
+    }
+
+    pub fn total_rate_limited(&self) -> u64 {
+        self.rate_limited.values().sum()
+    }
+
+    pub fn tasks_created(&self, kind: ExportKind) -> u64 {
+        self.tasks_created.get(kind.as_str()).copied().unwrap_or(0)
+    }
+
+    pub fn total_tasks_created(&self) -> u64 {
+        self.tasks_created.values().sum()
+    }
+}
