@@ -38,7 +38,7 @@ pub const DEFAULT_TIMEZONE: &str = "+08:00";
 pub const DEMO_APP_ID: &str = "cli_demo";
 pub const DEMO_APP_SECRET: &str = "demo-secret";
 /// The room-level tree node `--demo` exports rooms from (unless the config file names one).
-pub const DEMO_ROOM_LEVEL_ID: &str = "omb_demo";
+pub const DEMO_ROOM_LEVEL_ID: &str = crate::simulator::ROOT_LEVEL_ID;
 
 pub const ENV_APP_ID: &str = "FEISHU_APP_ID";
 pub const ENV_APP_SECRET: &str = "FEISHU_APP_SECRET";
