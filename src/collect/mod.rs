@@ -5,6 +5,7 @@
 //! 1. meetings (ended in the lookback; in progress, for the gauges) and room bookings;
 //! 2. the participant list of every newly ended meeting;
 //! 3. quality exports from the backlog, oldest first, up to `max_per_cycle`.
+//!
 //! [`Collector::run_task`] is the one place where a task is run, timed, counted and parsed;
 //! the phases only say which request to make and what to do with its records.
 //!
