@@ -29,6 +29,7 @@ fn collector(
     rpm: u32,
     concurrency: usize,
     quality_per_cycle: usize,
+    lookback_hours: u64,
     state: &std::path::Path,
 ) -> Collector {
     let registry = prometheus::Registry::new();
@@ -49,7 +50,7 @@ fn collector(
     let client = Client::new(options, ledger.clone()).unwrap();
     let settings = Settings {
         interval: Duration::from_secs(300),
-        lookback: Duration::from_secs(6 * 3600),
+        lookback: Duration::from_secs(lookback_hours * 3600),
         concurrency,
         meetings_in_progress: true,
         participants: true,
@@ -108,7 +109,7 @@ async fn main() {
 
     // 1. Calls per task at the defaults: 90/min client, 100/min simulator, 2 s first poll.
     let sim = simulator(100).await;
-    let c = collector(&sim.base_url(), 90, 4, 120, &dir.path().join("one.json"));
+    let c = collector(&sim.base_url(), 90, 4, 120, 6, &dir.path().join("one.json"));
     let started = Instant::now();
     let report = c.cycle(T).await;
     let stats = sim.stats();
@@ -129,13 +130,15 @@ async fn main() {
         .unwrap_or(60);
     let sim = simulator(rpm).await;
     let state = dir.path().join("drain.json");
-    // Fill the backlog (meetings and participant lists), no quality exports yet.
-    let fill = collector(&sim.base_url(), 100, 16, 0, &state);
+    // Fill the backlog (meetings and participant lists), no quality exports yet; then let the
+    // simulator's 60 s windows empty so the drain starts with the whole allowance.
+    let fill = collector(&sim.base_url(), rpm, 16, 0, 24, &state);
     fill.cycle(T).await;
     fill.save().await.unwrap();
+    tokio::time::sleep(Duration::from_secs(61)).await;
     let backlog = State::load(&state).unwrap().quality_backlog.len();
-    let exports = backlog.min(2 * rpm as usize);
-    let drain = collector(&sim.base_url(), rpm, 16, exports, &state);
+    let exports = backlog.min(3 * rpm as usize);
+    let drain = collector(&sim.base_url(), rpm, 16, exports, 24, &state);
     let before = sim.stats();
     let started = Instant::now();
     let report = drain.cycle(T).await;

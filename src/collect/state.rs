@@ -65,7 +65,7 @@ pub enum StateError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("state file {path} is corrupt ({detail}); move it away or start with --state.reset to begin afresh")]
+    #[error("state file {path} is corrupt ({detail}); move it away to start afresh (every record in the lookback will be counted again)")]
     Corrupt { path: PathBuf, detail: String },
     #[error("state file {path} has version {found}, this exporter reads version {VERSION}")]
     Version { path: PathBuf, found: u32 },
