@@ -366,7 +366,7 @@ impl Client {
         }
     }
 
-    fn first_poll_delay(&self, kind: &'static str, poll: &PollOptions) -> Duration {
+    pub(crate) fn first_poll_delay(&self, kind: &'static str, poll: &PollOptions) -> Duration {
         let learned = self
             .inner
             .first_poll

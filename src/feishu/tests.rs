@@ -1061,3 +1061,35 @@ fn the_client_and_its_futures_can_be_shared_and_spawned() {
     spawnable(&client.run_export(&request, &poll));
     spawnable(&client.create_export(&request));
 }
+
+#[tokio::test]
+async fn the_first_poll_moves_toward_when_tasks_are_done() {
+    let fake = Fake::start().await;
+    let (client, _) = client_with(options(&fake));
+    let poll = PollOptions {
+        initial_delay: Duration::from_millis(100),
+        max_delay: Duration::from_secs(10),
+        timeout: Duration::from_secs(10),
+    };
+    let kind = meeting_list().kind();
+    assert_eq!(
+        client.first_poll_delay(kind, &poll),
+        Duration::from_millis(100)
+    );
+    // Still processing at the first poll: the next export waits 32 % longer.
+    fake.push(TASK, ok(json!({"status": 1})));
+    fake.push(TASK, ok(json!({"status": 3, "file_token": "ft-1"})));
+    fake.push(DOWNLOAD, file(xlsx()));
+    client.run_export(&meeting_list(), &poll).await.unwrap();
+    assert_eq!(
+        client.first_poll_delay(kind, &poll),
+        Duration::from_millis(132)
+    );
+    // Done at the first poll: 1 % sooner next time.
+    fake.push(TASK, ok(json!({"status": 3, "file_token": "ft-2"})));
+    fake.push(DOWNLOAD, file(xlsx()));
+    client.run_export(&meeting_list(), &poll).await.unwrap();
+    let learned = client.first_poll_delay(kind, &poll).as_secs_f64();
+    assert!((learned - 0.13068).abs() < 1e-6, "{learned}");
+    assert_eq!(fake.count(TASK), 3);
+}
