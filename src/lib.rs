@@ -11,6 +11,7 @@ pub mod ingest;
 pub mod logging;
 pub mod metrics;
 pub mod secret;
+pub mod server;
 pub mod sheet;
 pub mod simulator;
 
