@@ -1,14 +1,25 @@
 //! The binary: parse flags, pick the subcommand, wire the parts together.
 
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context as _;
-use feishu_vc_exporter::cli::{Cli, Command, IngestArgs, IngestFormat};
+use feishu_vc_exporter::cli::{Cli, Command, IngestArgs, IngestFormat, ServeArgs, SimulateArgs};
+use feishu_vc_exporter::collect::state::State;
+use feishu_vc_exporter::collect::status::StatusBoard;
+use feishu_vc_exporter::collect::{CallLedger, Collector, Settings};
 use feishu_vc_exporter::config::{self, Config, ConfigError};
+use feishu_vc_exporter::feishu::{Client, ClientOptions};
 use feishu_vc_exporter::ingest::ingest_file;
-use feishu_vc_exporter::logging;
-use feishu_vc_exporter::metrics::{Metrics, MetricsOptions};
+use feishu_vc_exporter::metrics::{ExporterMetrics, Metrics, MetricsOptions};
 use feishu_vc_exporter::sheet::ParseOptions;
+use feishu_vc_exporter::simulator::{Faults, Simulator, SimulatorHandle, SimulatorOptions};
+use feishu_vc_exporter::{logging, server};
+use tokio_util::sync::CancellationToken;
+
+/// How long shutdown may take before in-flight work is abandoned.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 fn main() -> ExitCode {
     let cli = Cli::parse_args();
@@ -29,7 +40,7 @@ fn main() -> ExitCode {
 fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     match cli.command_or_serve() {
         Command::Ingest(args) => {
-            init_logging(cli);
+            init_logging_from_flags(cli);
             ingest(&args)
         }
         Command::CheckConfig(args) => {
@@ -41,25 +52,41 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             print!("{}", config.to_yaml());
             Ok(ExitCode::SUCCESS)
         }
-        other => anyhow::bail!("{} is not built yet", command_name(&other)),
+        Command::Serve(args) => {
+            let config = load_serve_config(cli, &args)?;
+            let _ = logging::init(config.log.level, config.log.format);
+            runtime()?.block_on(serve(config, args.demo))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Simulate(args) => {
+            init_logging_from_flags(cli);
+            runtime()?.block_on(simulate(&args))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Healthcheck(args) => runtime()?.block_on(healthcheck(args.url.as_str())),
+        Command::Backfill(_) => anyhow::bail!("backfill is not built yet"),
     }
 }
 
-fn command_name(command: &Command) -> &'static str {
-    match command {
-        Command::Serve(_) => "serve",
-        Command::Ingest(_) => "ingest",
-        Command::Backfill(_) => "backfill",
-        Command::Simulate(_) => "simulate",
-        Command::CheckConfig(_) => "check-config",
-        Command::Healthcheck(_) => "healthcheck",
-    }
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
 }
 
-fn init_logging(cli: &Cli) {
+fn init_logging_from_flags(cli: &Cli) {
     let (level, format) = cli.log_settings();
     // Only fails when a subscriber is already set, which main never does twice.
     let _ = logging::init(level, format);
+}
+
+fn load_serve_config(cli: &Cli, args: &ServeArgs) -> Result<Config, ConfigError> {
+    Config::load(
+        args.config.as_deref(),
+        &args.overrides(&cli.log),
+        &config::process_env,
+    )
 }
 
 /// Prints the metrics of every readable file; exit 1 after naming each file that was not.
@@ -84,4 +111,158 @@ fn ingest(args: &IngestArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The loop and the HTTP server until SIGTERM or Ctrl-C; then the state is saved.
+async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
+    let web = match &config.web.config_file {
+        Some(path) => Some(server::load_web_config(path)?),
+        None => None,
+    };
+    // Demo: the simulator in-process on a loopback port, a throwaway state file.
+    let mut _demo_dir = None;
+    let simulator = if demo {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .context("starting the demo simulator")?;
+        let handle = Simulator::start(listener, SimulatorOptions::default()).await;
+        config.feishu.base_url = url::Url::parse(&format!("{}/", handle.base_url()))?;
+        let dir = tempfile::tempdir().context("creating the demo state directory")?;
+        config.state.path = dir.path().join("demo.state.json");
+        // Show a full picture within a minute: more exports in flight than a cautious default.
+        config.collect.concurrency = config.collect.concurrency.max(8);
+        _demo_dir = Some(dir);
+        tracing::info!(url = %handle.base_url(), "demo: collecting from the built-in Feishu simulator");
+        Some(handle)
+    } else {
+        None
+    };
+
+    let registry = prometheus::Registry::new();
+    let metrics = Arc::new(Metrics::with_registry(
+        registry.clone(),
+        MetricsOptions {
+            quality_labels: config.metrics.quality_labels.clone(),
+            max_label_values: config.metrics.max_label_values,
+        },
+    ));
+    let exporter = Arc::new(ExporterMetrics::new(
+        &registry,
+        config.feishu.monthly_call_budget.is_some(),
+    ));
+    let ledger = Arc::new(CallLedger::new(exporter.api_requests.clone()));
+    let mut client_options = ClientOptions::new(
+        config.feishu.base_url.clone(),
+        config.feishu.credentials.clone(),
+    );
+    client_options.user_id_type = config.feishu.user_id_type;
+    client_options.requests_per_minute = config.feishu.requests_per_minute;
+    let client = Client::new(client_options, ledger.clone())?;
+    let settings = Settings::from_config(&config);
+    let state = State::load(&settings.state_path)?;
+    let status = Arc::new(StatusBoard::new());
+    let collector = Collector::new(
+        client,
+        metrics,
+        exporter,
+        settings,
+        state,
+        ledger,
+        status.clone(),
+    );
+
+    let listener = tokio::net::TcpListener::bind(config.web.listen_address)
+        .await
+        .with_context(|| format!("listening on {}", config.web.listen_address))?;
+    let shutdown = CancellationToken::new();
+    let server_state = server::ServerState {
+        registry,
+        status,
+        telemetry_path: config.web.telemetry_path.clone(),
+        demo,
+    };
+    let server = tokio::spawn(server::serve(listener, web, server_state, shutdown.clone()));
+    let collector = tokio::spawn(collector.run(shutdown.clone()));
+
+    wait_for_signal().await;
+    tracing::info!("shutting down");
+    shutdown.cancel();
+    let (collected, served) =
+        tokio::time::timeout(SHUTDOWN_GRACE, async { (collector.await, server.await) })
+            .await
+            .context("shutdown took too long")?;
+    collected.context("the collection loop panicked")??;
+    served.context("the server panicked")??;
+    if let Some(handle) = simulator {
+        handle.shutdown().await;
+    }
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// The simulator alone, until SIGTERM or Ctrl-C.
+async fn simulate(args: &SimulateArgs) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("listening on {}", args.listen))?;
+    let options = SimulatorOptions {
+        seed: args.seed,
+        app_id: args.app_id.clone(),
+        app_secret: args.app_secret.clone(),
+        requests_per_minute: args.requests_per_minute,
+        token_ttl: args.token_ttl,
+        task_delay: (args.task_delay.min, args.task_delay.max),
+        faults: Faults {
+            error_rate: args.fault_error_rate,
+            failed_task_rate: args.fault_failed_task_rate,
+            truncated_download_rate: args.fault_truncated_download_rate,
+            slow_task_rate: args.fault_slow_task_rate,
+        },
+        ..SimulatorOptions::default()
+    };
+    let handle: SimulatorHandle = Simulator::start(listener, options).await;
+    tracing::info!(url = %handle.base_url(), "simulator listening");
+    println!("{}", handle.base_url());
+    wait_for_signal().await;
+    handle.shutdown().await;
+    Ok(())
+}
+
+/// Exit 0 when the exporter's health endpoint answers 200 (the Docker HEALTHCHECK).
+async fn healthcheck(url: &str) -> anyhow::Result<ExitCode> {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()?;
+    match client.get(url).send().await {
+        Ok(response) if response.status().is_success() => Ok(ExitCode::SUCCESS),
+        Ok(response) => {
+            eprintln!("{url}: HTTP {}", response.status());
+            Ok(ExitCode::FAILURE)
+        }
+        Err(error) => {
+            eprintln!("{url}: {error}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
 }

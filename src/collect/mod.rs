@@ -399,6 +399,7 @@ impl Collector {
                     .with_label_values(&[kind.as_str()])
                     .set(now as f64);
                 self.status.task_succeeded(kind, now, applied.rows);
+                self.publish_gauges();
             }
             Err(error) => {
                 tracing::warn!(kind = kind.as_str(), %error, "export task failed");

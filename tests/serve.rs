@@ -1,0 +1,346 @@
+//! `feishu-vc-exporter serve` as a user runs it: the real binary, real HTTP, real signals.
+
+use std::io::Read as _;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use feishu_vc_exporter::simulator::{Simulator, SimulatorOptions, Tenant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_feishu-vc-exporter");
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+struct Exporter {
+    child: Child,
+    port: u16,
+}
+
+impl Exporter {
+    fn start(args: &[&str], env: &[(&str, &str)]) -> Self {
+        let port = free_port();
+        let address = format!("127.0.0.1:{port}");
+        let child = Command::new(BIN)
+            .args(args)
+            .args(["--web.listen-address", &address])
+            .env_remove("RUST_LOG")
+            .env_remove("FEISHU_APP_SECRET")
+            .envs(env.iter().copied())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        Self { child, port }
+    }
+
+    fn get(&self, path: &str) -> Option<String> {
+        let url = format!("http://127.0.0.1:{}{path}", self.port);
+        let response = reqwest::blocking::get(url).ok()?;
+        response
+            .status()
+            .is_success()
+            .then(|| response.text().ok())
+            .flatten()
+    }
+
+    /// Polls `path` until `ready` holds, for at most `limit`.
+    fn wait_for(&self, path: &str, limit: Duration, ready: impl Fn(&str) -> bool) -> String {
+        let started = Instant::now();
+        loop {
+            if let Some(body) = self.get(path) {
+                if ready(&body) {
+                    return body;
+                }
+            }
+            assert!(
+                started.elapsed() < limit,
+                "{path} not ready after {limit:?}"
+            );
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+
+    /// SIGTERM, then the exit status and everything logged.
+    fn stop(mut self) -> (std::process::ExitStatus, String) {
+        let pid = self.child.id().to_string();
+        assert!(Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success());
+        let started = Instant::now();
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(8),
+                "no exit within 8 s of SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let mut log = String::new();
+        self.child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut log)
+            .unwrap();
+        (status, log)
+    }
+}
+
+fn value(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}
+
+/// Names, e-mails and phones of the simulated tenant: none may appear anywhere.
+fn personal_data() -> Vec<String> {
+    let tenant = Tenant::new(SimulatorOptions::default().seed);
+    tenant
+        .users()
+        .iter()
+        .flat_map(|u| {
+            [
+                u.name.clone(),
+                u.email.clone(),
+                u.phone.clone(),
+                u.open_id.clone(),
+            ]
+        })
+        .collect()
+}
+
+/// Every family of the catalogue that the demo feeds.
+const CATALOGUE: &[&str] = &[
+    "feishu_vc_meetings_total",
+    "feishu_vc_meeting_duration_seconds",
+    "feishu_vc_meeting_participants",
+    "feishu_vc_meeting_feature_usage_total",
+    "feishu_vc_meetings_in_progress",
+    "feishu_vc_meeting_participants_in_progress",
+    "feishu_vc_participant_sessions_total",
+    "feishu_vc_participant_session_duration_seconds",
+    "feishu_vc_participant_leaves_total",
+    "feishu_vc_participant_rtc_proxy_sessions_total",
+    "feishu_vc_participant_client_versions_total",
+    "feishu_vc_quality_latency_seconds",
+    "feishu_vc_quality_jitter_seconds",
+    "feishu_vc_quality_packet_loss_ratio",
+    "feishu_vc_quality_packet_loss_peak_ratio",
+    "feishu_vc_quality_bitrate_bytes_per_second",
+    "feishu_vc_quality_client_cpu_ratio",
+    "feishu_vc_quality_client_cpu_peak_ratio",
+    "feishu_vc_quality_system_cpu_peak_ratio",
+    "feishu_vc_room_reservations_total",
+    "feishu_vc_room_check_ins_total",
+    "feishu_vc_room_check_in_devices_total",
+    "feishu_vc_room_check_in_delay_seconds",
+    "feishu_vc_room_reserved_seconds_total",
+    "feishu_vc_room_invitees_total",
+    "feishu_vc_room_acceptances_total",
+    "feishu_vc_up",
+    "feishu_vc_exporter_build_info",
+    "feishu_vc_export_tasks_total",
+    "feishu_vc_export_task_duration_seconds",
+    "feishu_vc_export_last_success_timestamp_seconds",
+    "feishu_vc_export_rows_total",
+    "feishu_vc_api_requests_total",
+    "feishu_vc_data_newest_timestamp_seconds",
+    "feishu_vc_quality_backlog_participants",
+    "process_resident_memory_bytes",
+];
+
+#[test]
+fn demo_serves_the_whole_catalogue_then_stops_cleanly() {
+    let exporter = Exporter::start(&["serve", "--demo"], &[]);
+    assert_eq!(
+        exporter
+            .wait_for("/-/healthy", Duration::from_secs(20), |_| true)
+            .is_empty(),
+        false
+    );
+    let metrics = exporter.wait_for("/metrics", Duration::from_secs(90), |body| {
+        value(body, "feishu_vc_quality_client_cpu_ratio_count").is_some_and(|n| n > 0.0)
+            && value(body, "feishu_vc_up").is_some()
+    });
+    for family in CATALOGUE {
+        assert!(
+            metrics.contains(&format!("# TYPE {family} ")),
+            "{family} missing from /metrics"
+        );
+    }
+    assert!(value(&metrics, "feishu_vc_meetings_total").unwrap() > 0.0);
+    assert!(exporter.get("/-/ready").is_some());
+    let page = exporter.get("/").unwrap();
+    for kind in [
+        "meeting_list",
+        "participant_list",
+        "participant_quality_list",
+        "resource_reservation_list",
+    ] {
+        assert!(page.contains(kind), "status page lacks {kind}");
+    }
+    let (status, log) = exporter.stop();
+    assert!(status.success(), "exit {status:?}: {log}");
+    for personal in personal_data() {
+        assert!(!metrics.contains(&personal), "{personal} in /metrics");
+        assert!(!page.contains(&personal), "{personal} on the status page");
+        assert!(!log.contains(&personal), "{personal} in the log");
+    }
+    assert!(!log.contains("demo-secret"), "the secret was logged");
+    promtool_check(&metrics);
+}
+
+fn promtool_check(exposition: &str) {
+    use std::io::Write as _;
+    let mut child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect(
+            "promtool is not installed: run the README's test command (.ci/run), which installs it",
+        );
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(exposition.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let findings = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success() && findings.trim().is_empty(),
+        "promtool check metrics: {findings}"
+    );
+}
+
+#[test]
+fn wrong_credentials_are_reported_not_retried_and_never_printed() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let sim = runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Simulator::start(listener, SimulatorOptions::default()).await
+    });
+    let secret = "not-the-secret-4f1c9a";
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.json");
+    let config = dir.path().join("config.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "state:\n  path: {}\ncollect:\n  interval: 30s\n",
+            state.display()
+        ),
+    )
+    .unwrap();
+    let exporter = Exporter::start(
+        &["serve", "--config", config.to_str().unwrap()],
+        &[
+            ("FEISHU_APP_ID", "cli_demo"),
+            ("FEISHU_APP_SECRET", secret),
+            ("FEISHU_BASE_URL", &sim.base_url()),
+        ],
+    );
+    let metrics = exporter.wait_for("/metrics", Duration::from_secs(30), |body| {
+        value(
+            body,
+            "feishu_vc_export_tasks_total{kind=\"meeting_list\",result=\"error\"}",
+        )
+        .is_some()
+    });
+    assert_eq!(value(&metrics, "feishu_vc_up"), Some(0.0));
+    let page = exporter.get("/").unwrap();
+    assert!(
+        page.contains("10014") || page.contains("99991543"),
+        "the status page names the error code"
+    );
+    let token_calls = sim
+        .stats()
+        .calls(feishu_vc_exporter::simulator::endpoint::TOKEN);
+    assert!(
+        token_calls <= 2,
+        "a credentials error is not retried in a loop ({token_calls} token calls)"
+    );
+    let (status, log) = exporter.stop();
+    assert!(status.success());
+    for place in [&metrics, &page, &log] {
+        assert!(!place.contains(secret), "the secret leaked");
+    }
+    runtime.block_on(sim.shutdown());
+}
+
+#[test]
+fn a_bad_config_exits_2_with_one_line_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.yml");
+    std::fs::write(&config, "collect:\n  intervall: 5m\n").unwrap();
+    let out = Command::new(BIN)
+        .args(["serve", "--config", config.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("collect.intervall"), "{stderr}");
+
+    std::fs::write(&config, "collect:\n  interval: 5m\n").unwrap();
+    let out = Command::new(BIN)
+        .args(["serve", "--config", config.to_str().unwrap()])
+        .env_remove("FEISHU_APP_ID")
+        .env_remove("FEISHU_APP_SECRET")
+        .env_remove("FEISHU_USER_ACCESS_TOKEN")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("feishu.app_id") || stderr.contains("FEISHU_APP_ID"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_corrupt_state_file_is_an_error_not_a_silent_reset() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.json");
+    std::fs::write(&state, "{half a file").unwrap();
+    let config = dir.path().join("config.yml");
+    std::fs::write(&config, format!("state:\n  path: {}\n", state.display())).unwrap();
+    let out = Command::new(BIN)
+        .args([
+            "serve",
+            "--config",
+            config.to_str().unwrap(),
+            "--web.listen-address",
+            &format!("127.0.0.1:{}", free_port()),
+        ])
+        .env("FEISHU_APP_ID", "cli_x")
+        .env("FEISHU_APP_SECRET", "x")
+        .env("FEISHU_BASE_URL", "http://127.0.0.1:9")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("state.json") && stderr.contains("corrupt"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&state).unwrap(),
+        "{half a file",
+        "the file was left alone"
+    );
+}
