@@ -114,6 +114,11 @@ impl<'a> Row<'a> {
         match &self.cells[slot] {
             // A real Excel date cell: a wall-clock time in the configured zone.
             DataRef::DateTime(excel) => {
+                // calamine's conversion panics (in chrono) on serials far outside any
+                // calendar, so anything outside Excel's own range is rejected first.
+                if !(0.0..EXCEL_SERIAL_END).contains(&excel.as_f64()) {
+                    return Err(fail(Invalid::Time));
+                }
                 let naive = excel.as_datetime().ok_or(fail(Invalid::Time))?;
                 value::local_to_unix(naive, offset).map(Some).map_err(fail)
             }
@@ -166,6 +171,10 @@ impl<'a> Row<'a> {
         }
     }
 }
+
+/// The serial of 10000-01-01, the first day Excel cannot show: its dates are serials from 0
+/// (1900-01-00) up to this.
+const EXCEL_SERIAL_END: f64 = 2_958_466.0;
 
 /// A value that must be there.
 pub(crate) fn required<T>(slot: usize, value: Result<Option<T>, RowError>) -> Result<T, RowError> {

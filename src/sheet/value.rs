@@ -142,7 +142,8 @@ pub fn parse_utc_offset(text: &str) -> Option<FixedOffset> {
     };
     let (hours, minutes) = match digits.split_once(':') {
         Some((h, m)) => (h, m),
-        None if digits.len() == 4 => digits.split_at(2),
+        // Checked: four bytes need not be four characters (`+1é1`).
+        None if digits.len() == 4 => digits.split_at_checked(2)?,
         None => (digits, "0"),
     };
     let hours: i32 = small_number(hours)?;
