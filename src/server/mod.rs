@@ -10,6 +10,7 @@
 mod auth;
 mod page;
 mod scrape;
+mod text;
 mod web_config;
 
 use std::convert::Infallible;
@@ -326,7 +327,7 @@ impl App {
     async fn handle(&self, request: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
         let arrived = Instant::now();
         let handler = self.handler(request.uri().path());
-        let mut response = self.respond(handler, &request, peer, arrived).await;
+        let mut response = self.respond(handler, &request, peer).await;
         let headers = response.headers_mut();
         for (name, value) in &self.headers {
             headers.insert(name.clone(), value.clone());
@@ -345,7 +346,6 @@ impl App {
         handler: Handler,
         request: &Request<Incoming>,
         peer: SocketAddr,
-        arrived: Instant,
     ) -> Response<Body> {
         if let Some(limiter) = &self.limiter {
             if limiter.check().is_err() {
@@ -379,7 +379,7 @@ impl App {
             return response;
         }
         match handler {
-            Handler::Metrics => self.metrics(request, arrived).await,
+            Handler::Metrics => self.metrics(request).await,
             Handler::Status => self.status_page().await,
             Handler::Healthy => text(StatusCode::OK, "Healthy.\n"),
             Handler::Ready if self.demo || self.status.ready() => text(StatusCode::OK, "Ready.\n"),
@@ -391,8 +391,8 @@ impl App {
         }
     }
 
-    async fn metrics(&self, request: &Request<Incoming>, arrived: Instant) -> Response<Body> {
-        let encoded = match self.scraper.scrape(arrived).await {
+    async fn metrics(&self, request: &Request<Incoming>) -> Response<Body> {
+        let encoded = match self.scraper.scrape().await {
             Ok(encoded) => encoded,
             Err(error) => {
                 tracing::error!(%error, "cannot serve the metrics");

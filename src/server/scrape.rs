@@ -1,24 +1,26 @@
 //! The telemetry path: encode the registry in the text format, gzip on request.
 //!
-//! Scrapes that arrive while an encoding is running wait for it to finish and then share
-//! the next one, so ten scrapers at once cost about two encodings, not ten, and memory holds
-//! one gathered copy of the registry at a time. A scrape never gets a body whose gathering
-//! started before the scrape arrived: what it sees is at least as fresh as the request.
+//! A scrape that arrives while an encoding is running joins it instead of starting its own,
+//! so ten scrapers at once cost one encoding, not ten, and memory holds one gathered copy of
+//! the registry at a time. A finished encoding is never served again: a scrape sees the
+//! registry as it was at most one encoding time (milliseconds) before it arrived.
 
+use std::future::Future;
 use std::io::Write as _;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
-use std::time::Instant;
+use std::sync::{Arc, Mutex};
 
 use axum::http::{header, HeaderMap};
 use bytes::Bytes;
-use prometheus::{Encoder as _, Registry, TextEncoder};
-use tokio::sync::{Mutex, OnceCell};
+use futures::future::{BoxFuture, FutureExt as _, Shared};
+use prometheus::Registry;
+use tokio::sync::OnceCell;
 
 /// The Content-Type of the Prometheus text format, version 0.0.4 (Prometheus 3 insists).
 pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
-/// Encodes every family of `registry` in the Prometheus text format.
+/// Encodes every family of `registry` in the Prometheus text format, as
+/// `prometheus::TextEncoder` would, faster.
 pub fn encode_text(registry: &Registry) -> Result<Vec<u8>, prometheus::Error> {
     encode_with_capacity(registry, 64 * 1024)
 }
@@ -29,7 +31,7 @@ fn encode_with_capacity(
 ) -> Result<Vec<u8>, prometheus::Error> {
     let families = registry.gather();
     let mut buffer = Vec::with_capacity(capacity);
-    TextEncoder::new().encode(&families, &mut buffer)?;
+    super::text::encode(&families, &mut buffer)?;
     Ok(buffer)
 }
 
@@ -69,7 +71,6 @@ pub fn accepts_gzip(headers: &HeaderMap) -> bool {
 
 /// One encoding of the registry, shared by the scrapes that asked for it.
 pub(super) struct Encoded {
-    started: Instant,
     pub(super) text: Bytes,
     gzip: OnceCell<Bytes>,
 }
@@ -89,48 +90,64 @@ impl Encoded {
     }
 }
 
+type Flight = Shared<BoxFuture<'static, Result<Arc<Encoded>, String>>>;
+
 pub(super) struct Scraper {
     registry: Registry,
-    latest: Mutex<Option<Arc<Encoded>>>,
-    last_len: AtomicUsize,
+    /// The encoding in progress, or the last one once it is done.
+    flight: Mutex<Option<Flight>>,
+    last_len: Arc<AtomicUsize>,
 }
 
 impl Scraper {
     pub(super) fn new(registry: Registry) -> Self {
         Self {
             registry,
-            latest: Mutex::new(None),
-            last_len: AtomicUsize::new(64 * 1024),
+            flight: Mutex::new(None),
+            last_len: Arc::new(AtomicUsize::new(64 * 1024)),
         }
     }
 
-    /// A body gathered no earlier than `arrived`.
-    pub(super) async fn scrape(&self, arrived: Instant) -> Result<Arc<Encoded>, String> {
-        let mut latest = self.latest.lock().await;
-        if let Some(encoded) = latest.as_ref() {
-            if encoded.started >= arrived {
-                return Ok(encoded.clone());
+    /// Joins the encoding in progress, or starts one; never returns a finished older one.
+    pub(super) async fn scrape(&self) -> Result<Arc<Encoded>, String> {
+        let flight = {
+            let mut slot = self
+                .flight
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            match slot.as_ref() {
+                Some(flight) if flight.peek().is_none() => flight.clone(),
+                _ => {
+                    // Drop the old body before building the next: one copy in memory.
+                    *slot = None;
+                    let flight = self.encode().boxed().shared();
+                    *slot = Some(flight.clone());
+                    flight
+                }
             }
-        }
-        // Drop the old body before building the next: one copy in memory, not two.
-        *latest = None;
-        let started = Instant::now();
+        };
+        flight.await
+    }
+
+    fn encode(&self) -> impl Future<Output = Result<Arc<Encoded>, String>> + Send + 'static {
         let registry = self.registry.clone();
-        let capacity = self.last_len.load(Ordering::Relaxed);
-        let text = tokio::task::spawn_blocking(move || {
-            encode_with_capacity(&registry, capacity + capacity / 8)
-        })
-        .await
-        .map_err(|e| format!("encoding the metrics panicked: {e}"))?
-        .map_err(|e| format!("encoding the metrics failed: {e}"))?;
-        self.last_len.store(text.len(), Ordering::Relaxed);
-        let encoded = Arc::new(Encoded {
-            started,
-            text: Bytes::from(text),
-            gzip: OnceCell::new(),
+        let last_len = self.last_len.clone();
+        let task = tokio::task::spawn_blocking(move || {
+            let capacity = last_len.load(Ordering::Relaxed);
+            let text = encode_with_capacity(&registry, capacity + capacity / 8)?;
+            last_len.store(text.len(), Ordering::Relaxed);
+            Ok::<_, prometheus::Error>(text)
         });
-        *latest = Some(encoded.clone());
-        Ok(encoded)
+        async move {
+            let text = task
+                .await
+                .map_err(|e| format!("encoding the metrics panicked: {e}"))?
+                .map_err(|e| format!("encoding the metrics failed: {e}"))?;
+            Ok(Arc::new(Encoded {
+                text: Bytes::from(text),
+                gzip: OnceCell::new(),
+            }))
+        }
     }
 }
 
@@ -138,6 +155,7 @@ impl Scraper {
 mod tests {
     use super::*;
     use axum::http::HeaderValue;
+    use std::time::Duration;
 
     fn accept(values: &[&str]) -> bool {
         let mut headers = HeaderMap::new();
@@ -174,21 +192,63 @@ mod tests {
         assert_eq!(out, text);
     }
 
+    /// A gauge whose collection waits until the test opens the gate.
+    struct Gated {
+        gauge: prometheus::IntGauge,
+        open: Arc<std::sync::atomic::AtomicBool>,
+    }
+
+    impl prometheus::core::Collector for Gated {
+        fn desc(&self) -> Vec<&prometheus::core::Desc> {
+            self.gauge.desc()
+        }
+
+        fn collect(&self) -> Vec<prometheus::proto::MetricFamily> {
+            while !self.open.load(Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            self.gauge.collect()
+        }
+    }
+
     #[tokio::test]
-    async fn concurrent_scrapes_share_an_encoding_but_never_a_stale_one() {
+    async fn concurrent_scrapes_share_an_encoding_but_never_a_finished_one() {
         let registry = Registry::new();
-        let counter = prometheus::IntCounter::new("c_total", "help").unwrap();
-        registry.register(Box::new(counter.clone())).unwrap();
-        let scraper = Scraper::new(registry);
-        let first = scraper.scrape(Instant::now()).await.unwrap();
-        assert!(String::from_utf8_lossy(&first.text).contains("c_total 0"));
-        counter.inc();
-        // A scrape that arrives after the last encoding started gets a new one.
-        let second = scraper.scrape(Instant::now()).await.unwrap();
-        assert!(String::from_utf8_lossy(&second.text).contains("c_total 1"));
-        // One that arrived before it may share it.
-        let arrived = second.started;
-        let third = scraper.scrape(arrived).await.unwrap();
-        assert!(Arc::ptr_eq(&second, &third));
+        let gauge = prometheus::IntGauge::new("g", "help").unwrap();
+        let open = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        registry
+            .register(Box::new(Gated {
+                gauge: gauge.clone(),
+                open: open.clone(),
+            }))
+            .unwrap();
+        let scraper = Arc::new(Scraper::new(registry));
+        let first = scraper.scrape().await.unwrap();
+        assert!(String::from_utf8_lossy(&first.text).contains("g 0"));
+        gauge.set(1);
+        // The last encoding is done: a new scrape gets a new one.
+        let second = scraper.scrape().await.unwrap();
+        assert!(!Arc::ptr_eq(&first, &second));
+        assert!(String::from_utf8_lossy(&second.text).contains("g 1"));
+
+        // Scrapes that arrive while an encoding runs share it.
+        open.store(false, Ordering::SeqCst);
+        let scrapes: Vec<_> = (0..3)
+            .map(|_| {
+                let scraper = scraper.clone();
+                tokio::spawn(async move { scraper.scrape().await.unwrap() })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        gauge.set(2);
+        open.store(true, Ordering::SeqCst);
+        let mut bodies = Vec::new();
+        for scrape in scrapes {
+            bodies.push(scrape.await.unwrap());
+        }
+        assert!(Arc::ptr_eq(&bodies[0], &bodies[1]) && Arc::ptr_eq(&bodies[1], &bodies[2]));
+        assert!(!Arc::ptr_eq(&bodies[0], &second));
+        assert!(String::from_utf8_lossy(&bodies[0].text).contains("g 2"));
+        assert_eq!(bodies[0].gzip().await, bodies[1].gzip().await);
     }
 }

@@ -12,8 +12,9 @@ use feishu_vc_exporter::metrics::{
 };
 use feishu_vc_exporter::server::{serve, ServerError, ServerState, WebConfig};
 use feishu_vc_exporter::sheet::{
-    CheckInDevice, CheckInStatus, ExportSink, Kind, LeaveReason, Meeting, ParticipantSession,
-    QualityMinute, Record, Reservation, ReservationStatus, StreamSample,
+    CheckInDevice, CheckInStatus, ExportSink, Invalid, Kind, LeaveReason, Meeting,
+    ParticipantSession, QualityMinute, Record, Rejected, Reservation, ReservationStatus,
+    StreamSample,
 };
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -98,6 +99,15 @@ fn file(metrics: &Metrics, context: QualityContext, kind: Kind, records: Vec<Rec
     batch.begin(kind);
     for record in records {
         batch.record(record);
+    }
+    if kind == Kind::MeetingList {
+        // Real files have the odd unreadable row.
+        batch.rejected(Rejected {
+            row: 7,
+            column: "会议开始时间".into(),
+            reason: Invalid::Time,
+            fingerprint: 1,
+        });
     }
     batch.commit();
 }
