@@ -12,10 +12,11 @@ use feishu_vc_exporter::collect::{CallLedger, Collector, Settings};
 use feishu_vc_exporter::config::{self, Config, ConfigError};
 use feishu_vc_exporter::feishu::{Client, ClientOptions};
 use feishu_vc_exporter::ingest::ingest_file;
+use feishu_vc_exporter::logging;
 use feishu_vc_exporter::metrics::{ExporterMetrics, Metrics, MetricsOptions};
+use feishu_vc_exporter::server::{self, ServerError};
 use feishu_vc_exporter::sheet::ParseOptions;
 use feishu_vc_exporter::simulator::{Faults, Simulator, SimulatorHandle, SimulatorOptions};
-use feishu_vc_exporter::{logging, server};
 use tokio_util::sync::CancellationToken;
 
 /// How long shutdown may take before in-flight work is abandoned.
@@ -29,6 +30,14 @@ fn main() -> ExitCode {
             // A bad configuration is exit 2 with one line naming the key.
             if let Some(config_error) = error.downcast_ref::<ConfigError>() {
                 eprintln!("feishu-vc-exporter: {config_error}");
+                return ExitCode::from(ConfigError::EXIT_CODE as u8);
+            }
+            // A bad web config file or telemetry path is bad configuration too.
+            if let Some(
+                server_error @ (ServerError::WebConfig { .. } | ServerError::TelemetryPath { .. }),
+            ) = error.downcast_ref::<ServerError>()
+            {
+                eprintln!("feishu-vc-exporter: {server_error}");
                 return ExitCode::from(ConfigError::EXIT_CODE as u8);
             }
             eprintln!("feishu-vc-exporter: {error:#}");
@@ -115,6 +124,7 @@ fn ingest(args: &IngestArgs) -> anyhow::Result<ExitCode> {
 
 /// The loop and the HTTP server until SIGTERM or Ctrl-C; then the state is saved.
 async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
+    server::validate_telemetry_path(&config.web.telemetry_path)?;
     let web = match &config.web.config_file {
         Some(path) => Some(server::load_web_config(path)?),
         None => None,
@@ -249,13 +259,19 @@ async fn simulate(args: &SimulateArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Exit 0 when the exporter's health endpoint answers 200 (the Docker HEALTHCHECK).
+/// Exit 0 when the exporter's health endpoint answers (the Docker HEALTHCHECK): 200, or 401
+/// when basic auth guards every endpoint (the process is alive and answering).
 async fn healthcheck(url: &str) -> anyhow::Result<ExitCode> {
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(5))
         .build()?;
     match client.get(url).send().await {
-        Ok(response) if response.status().is_success() => Ok(ExitCode::SUCCESS),
+        Ok(response)
+            if response.status().is_success()
+                || response.status() == reqwest::StatusCode::UNAUTHORIZED =>
+        {
+            Ok(ExitCode::SUCCESS)
+        }
         Ok(response) => {
             eprintln!("{url}: HTTP {}", response.status());
             Ok(ExitCode::FAILURE)

@@ -142,8 +142,13 @@ impl ExporterMetrics {
         this.build_info
             .with_label_values(&[env!("CARGO_PKG_VERSION"), crate::REVISION])
             .set(1);
+        // Every known series from the start, at zero, so rate() and absent() alerts work
+        // before the first failure.
         for kind in kinds {
             this.task_duration.with_label_values(&[kind.as_str()]);
+            for result in ["success", "failed", "timeout", "error"] {
+                this.tasks.with_label_values(&[kind.as_str(), result]);
+            }
         }
         this
     }

@@ -187,6 +187,9 @@ impl Metrics {
             "Data rows read from export files, rejected rows included.",
             &["kind"],
         );
+        for label in ["device", "network_type", "version", "room", "location"] {
+            overflow.with_label_values(&[label]);
+        }
         for feature in batch::FEATURES {
             meeting_features.with_label_values(&[feature]);
         }
