@@ -79,8 +79,8 @@ impl<'a> Row<'a> {
     pub fn text(&self, slot: usize) -> Result<Option<Cow<'_, str>>, RowError> {
         let text: Cow<'_, str> = match &self.cells[slot] {
             DataRef::Empty => return Ok(None),
-            DataRef::String(s) => Cow::Borrowed(s.trim()),
-            DataRef::SharedString(s) => Cow::Borrowed(s.trim()),
+            DataRef::String(s) => Cow::Borrowed(s.as_str()),
+            DataRef::SharedString(s) => Cow::Borrowed(s),
             DataRef::Error(_) => {
                 return Err(RowError {
                     slot,

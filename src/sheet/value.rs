@@ -55,7 +55,15 @@ pub type Parsed<T> = Result<Option<T>, Invalid>;
 
 /// Empty, `-`, `--`, `N/A` (any case), and their full-width forms mean "no value".
 pub fn is_missing(text: &str) -> bool {
-    is_missing_trimmed(text.trim())
+    is_missing_trimmed(trim(text))
+}
+
+/// `str::trim`, but free for the usual cell that has no surrounding space.
+fn trim(text: &str) -> &str {
+    match (text.as_bytes().first(), text.as_bytes().last()) {
+        (Some(first), Some(last)) if first.is_ascii_graphic() && last.is_ascii_graphic() => text,
+        _ => text.trim(),
+    }
 }
 
 fn is_missing_trimmed(text: &str) -> bool {
@@ -71,7 +79,7 @@ fn is_missing_trimmed(text: &str) -> bool {
 /// Accepts `2022.07.21 11:01:40 (GMT+08:00)`, `2022-07-21 11:01:40`, `2022/07/21 11:01`,
 /// `2022-07-21T11:01:40+08:00`, `... (UTC)`, `... GMT+8`; a missing offset means `default_offset`.
 pub fn parse_time(text: &str, default_offset: FixedOffset) -> Parsed<i64> {
-    let text = text.trim();
+    let text = trim(text);
     if is_missing_trimmed(text) {
         return Ok(None);
     }
@@ -164,7 +172,7 @@ fn small_number<T: std::str::FromStr>(text: &str) -> Option<T> {
 /// A duration in seconds: `01:00:00` (hours may pass 24), `05:30` (minutes:seconds), or a
 /// plain number of seconds.
 pub fn parse_duration(text: &str) -> Parsed<u64> {
-    let text = text.trim();
+    let text = trim(text);
     if is_missing_trimmed(text) {
         return Ok(None);
     }
@@ -192,7 +200,7 @@ pub fn parse_duration(text: &str) -> Parsed<u64> {
 
 /// A non-negative whole count such as `2`, also `2.0` as some writers store it.
 pub fn parse_count(text: &str) -> Parsed<u64> {
-    let text = text.trim();
+    let text = trim(text);
     if is_missing_trimmed(text) {
         return Ok(None);
     }
@@ -206,7 +214,7 @@ pub fn parse_count(text: &str) -> Parsed<u64> {
 /// A bitrate in bytes per second from `50kbps`, `1.2Mbps`, `800bps`, `50 kb/s`; a bare number
 /// is kbps, the unit the export uses.
 pub fn parse_bitrate(text: &str) -> Parsed<f64> {
-    let text = text.trim();
+    let text = trim(text);
     if is_missing_trimmed(text) {
         return Ok(None);
     }
@@ -229,7 +237,7 @@ pub fn parse_bitrate(text: &str) -> Parsed<f64> {
 
 /// A latency or jitter in seconds from `5ms`, `0.3s`, `120 ms`; a bare number is milliseconds.
 pub fn parse_delay(text: &str) -> Parsed<f64> {
-    let text = text.trim();
+    let text = trim(text);
     if is_missing_trimmed(text) {
         return Ok(None);
     }
@@ -250,7 +258,7 @@ pub fn parse_delay(text: &str) -> Parsed<f64> {
 
 /// A percentage as a ratio 0–1 from `2%`, `0.8%`, `2％`; a bare number is a percentage.
 pub fn parse_percent(text: &str) -> Parsed<f64> {
-    let text = text.trim();
+    let text = trim(text);
     if is_missing_trimmed(text) {
         return Ok(None);
     }
@@ -265,7 +273,7 @@ pub fn parse_percent(text: &str) -> Parsed<f64> {
 
 /// `是`/`否`, `Yes`/`No`, `true`/`false`, `Y`/`N`, `1`/`0`, `开启`/`关闭`.
 pub fn parse_bool(text: &str) -> Parsed<bool> {
-    let text = text.trim();
+    let text = trim(text);
     if is_missing_trimmed(text) {
         return Ok(None);
     }
@@ -282,6 +290,9 @@ pub fn parse_bool(text: &str) -> Parsed<bool> {
 
 /// A finite, non-negative decimal: `12`, `0.8`, `.5`, `1,234.5` (already trimmed).
 fn parse_decimal(text: &str) -> Option<f64> {
+    if let Some(value) = short_decimal(text) {
+        return Some(value);
+    }
     if text.is_empty() || text.len() > 32 {
         return None;
     }
@@ -293,12 +304,38 @@ fn parse_decimal(text: &str) -> Option<f64> {
     (value.is_finite() && value >= 0.0).then_some(value)
 }
 
+/// The common case, `digits[.digits]` with at most 15 digits, without the general parser:
+/// both the digits and the power of ten are exact doubles, so one division is correctly
+/// rounded and gives the same value as `str::parse` (Clinger's fast path).
+fn short_decimal(text: &str) -> Option<f64> {
+    const POWERS: [f64; 16] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+    ];
+    let bytes = text.as_bytes();
+    if bytes.is_empty() || bytes.len() > 16 {
+        return None;
+    }
+    let (mut digits, mut mantissa, mut scale, mut point) = (0usize, 0u64, 0usize, false);
+    for &byte in bytes {
+        match byte {
+            b'0'..=b'9' => {
+                mantissa = mantissa * 10 + u64::from(byte - b'0');
+                digits += 1;
+                scale += usize::from(point);
+            }
+            b'.' if !point => point = true,
+            _ => return None,
+        }
+    }
+    (digits > 0 && digits <= 15).then(|| mantissa as f64 / POWERS[scale])
+}
+
 /// Splits `1.2 Mbps` into (`1.2`, `Mbps`).
 fn split_unit(text: &str) -> (&str, &str) {
     let end = text
         .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == ','))
         .unwrap_or(text.len());
-    (text[..end].trim(), text[end..].trim())
+    (trim(&text[..end]), trim(&text[end..]))
 }
 
 /// A tiny cursor over the ASCII bytes of a time string.
@@ -509,6 +546,31 @@ mod tests {
         for bad in ["2.5", "-1", "two", "1e99"] {
             assert_eq!(parse_count(bad), Err(Invalid::Number), "{bad}");
         }
+    }
+
+    #[test]
+    fn the_fast_decimal_path_agrees_with_the_parser() {
+        for text in [
+            "0",
+            "7",
+            "12.5",
+            ".5",
+            "5.",
+            "0.1",
+            "0.3",
+            "123456789012345",
+            "99.99",
+            "1.2",
+            "0.008",
+            "3.14159",
+        ] {
+            assert_eq!(short_decimal(text), text.parse().ok(), "{text}");
+        }
+        for text in ["1234567890123456", "1.2.3", "", ".", "1e3", "-1", "1,5"] {
+            assert_eq!(short_decimal(text), None, "{text}");
+        }
+        // Values the fast path leaves to the general parser still parse.
+        assert_eq!(parse_decimal("1,234.5"), Some(1234.5));
     }
 
     #[test]
