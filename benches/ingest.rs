@@ -19,6 +19,9 @@ use feishu_vc_exporter::ingest::ingest_file;
 use feishu_vc_exporter::metrics::{Metrics, MetricsOptions};
 use feishu_vc_exporter::sheet::writer::write_xlsx;
 use feishu_vc_exporter::sheet::ParseOptions;
+use feishu_vc_exporter::simulator::{
+    format_time, MEETING_LIST_HEADERS, PARTICIPANT_QUALITY_LIST_HEADERS,
+};
 
 fn main() {
     let args: Vec<String> = std::env::args()
@@ -142,35 +145,12 @@ impl Lcg {
     }
 }
 
-fn time_text(unix: i64) -> String {
-    let t = chrono::DateTime::from_timestamp(unix + 8 * 3600, 0)
-        .unwrap()
-        .naive_utc();
-    format!("{} (GMT+08:00)", t.format("%Y.%m.%d %H:%M:%S"))
-}
-
 fn quality_file(rows: usize) -> Vec<u8> {
-    let mut headers = vec!["时间".to_owned()];
-    for media in ["音频", "视频", "共享屏幕"] {
-        for direction in ["接收", "发送"] {
-            for metric in ["码率", "延迟", "抖动", "丢包平均", "丢包最大"] {
-                headers.push(format!("{media}-{metric}（{direction}）"));
-            }
-        }
-    }
-    headers.extend(
-        [
-            "客户端最小 CPU 占用",
-            "客户端平均 CPU 占用",
-            "客户端最大 CPU 占用",
-            "系统最大 CPU 占用",
-        ]
-        .map(String::from),
-    );
+    let headers = PARTICIPANT_QUALITY_LIST_HEADERS;
     let mut rng = Lcg(7);
     let start = 1_700_000_000i64;
     let body = (0..rows).map(move |i| {
-        let mut row = vec![time_text(start + 60 * i as i64)];
+        let mut row = vec![format_time(start + 60 * i as i64)];
         for stream in 0..6 {
             // Screen share is mostly unused, as in real calls.
             if stream >= 4 && rng.next(4) != 0 {
@@ -192,25 +172,7 @@ fn quality_file(rows: usize) -> Vec<u8> {
 }
 
 fn meeting_file(rows: usize) -> Vec<u8> {
-    let headers = [
-        "会议ID",
-        "会议主题",
-        "会议组织者",
-        "部门",
-        "用户ID",
-        "工号",
-        "邮箱",
-        "手机",
-        "会议开始时间",
-        "会议结束时间",
-        "会议持续时间",
-        "参会人数量",
-        "音频",
-        "视频",
-        "共享",
-        "录制",
-        "电话",
-    ];
+    let headers = MEETING_LIST_HEADERS;
     let mut rng = Lcg(11);
     let start = 1_700_000_000i64;
     let yes_no = |b: bool| if b { "是" } else { "否" }.to_owned();
@@ -226,8 +188,8 @@ fn meeting_file(rows: usize) -> Vec<u8> {
             format!("E{:05}", rng.next(99999)),
             format!("user{}@example.com", rng.next(500)),
             "+86123****8910".to_owned(),
-            time_text(begin),
-            time_text(begin + length),
+            format_time(begin),
+            format_time(begin + length),
             format!(
                 "{:02}:{:02}:{:02}",
                 length / 3600,

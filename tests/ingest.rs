@@ -3,6 +3,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+#[path = "support/promtool.rs"]
+mod promtool;
+
 use feishu_vc_exporter::sheet::writer::write_xlsx;
 
 fn run(files: &[&Path]) -> Output {
@@ -461,36 +464,8 @@ fn every_kind_into_one_exposition() {
     for personal in PERSONAL {
         assert!(!stdout.contains(personal), "{personal} reached the output");
     }
-    promtool_check(&stdout);
+    promtool::check_metrics(&stdout);
     insta::assert_snapshot!("all_kinds", stdout);
-}
-
-/// `promtool check metrics` must find nothing to say (the README's test command installs it).
-fn promtool_check(exposition: &str) {
-    use std::io::Write as _;
-    let mut child = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("promtool is not installed: run the README's test command (.ci/run), which installs the Debian package prometheus");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(exposition.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let findings = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        out.status.success() && findings.trim().is_empty(),
-        "promtool check metrics: {findings}"
-    );
 }
 
 #[test]

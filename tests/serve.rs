@@ -4,6 +4,9 @@ use std::io::Read as _;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+#[path = "support/promtool.rs"]
+mod promtool;
+
 use feishu_vc_exporter::simulator::{Simulator, SimulatorOptions, Tenant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_feishu-vc-exporter");
@@ -191,36 +194,7 @@ fn demo_serves_the_whole_catalogue_then_stops_cleanly() {
         assert!(!log.contains(&personal), "{personal} in the log");
     }
     assert!(!log.contains("demo-secret"), "the secret was logged");
-    promtool_check(&metrics);
-}
-
-fn promtool_check(exposition: &str) {
-    use std::io::Write as _;
-    let mut child = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect(
-            "promtool is not installed: run the README's test command (.ci/run), which installs it",
-        );
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(exposition.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let findings = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        out.status.success() && findings.trim().is_empty(),
-        "promtool check metrics: {findings}"
-    );
+    promtool::check_metrics(&metrics);
 }
 
 #[test]

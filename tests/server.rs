@@ -3,6 +3,8 @@
 //! auth, headers, rate limit) with generated certificates and bcrypt hashes.
 
 mod common;
+#[path = "support/promtool.rs"]
+mod promtool;
 
 use std::io::Read as _;
 use std::path::Path;
@@ -319,31 +321,7 @@ async fn the_catalogue_has_help_and_lints_clean() {
     }
     assert!(!body.contains("ou_synthetic"), "no user id in the metrics");
 
-    if let Some(promtool) = which("promtool") {
-        let mut child = std::process::Command::new(promtool)
-            .args(["check", "metrics"])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        use std::io::Write as _;
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(body.as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "promtool check metrics:\n{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    } else {
-        eprintln!("promtool not on PATH: lint skipped");
-    }
+    promtool::check_metrics(&body);
     server.stop().await;
 }
 
@@ -390,14 +368,6 @@ const DESIGN_CATALOGUE: &[&str] = &[
     "quality_backlog_participants",
     "label_overflow_total",
 ];
-
-fn which(program: &str) -> Option<std::path::PathBuf> {
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join(program))
-            .find(|p| p.is_file())
-    })
-}
 
 #[tokio::test]
 async fn graceful_shutdown_does_not_wait_for_idle_connections() {

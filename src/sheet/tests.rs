@@ -40,25 +40,7 @@ fn xlsx(headers: &[&str], rows: &[&[&str]]) -> Vec<u8> {
 // 2022-07-21 11:01:40 +08:00
 const T0: i64 = 1_658_372_500;
 
-const MEETING_HEADERS: [&str; 17] = [
-    "会议ID",
-    "会议主题",
-    "会议组织者",
-    "部门",
-    "用户ID",
-    "工号",
-    "邮箱",
-    "手机",
-    "会议开始时间",
-    "会议结束时间",
-    "会议持续时间",
-    "参会人数量",
-    "音频",
-    "视频",
-    "共享",
-    "录制",
-    "电话",
-];
+use crate::simulator::MEETING_LIST_HEADERS as MEETING_HEADERS;
 
 fn meeting_row<'a>(
     id: &'a str,
@@ -467,23 +449,7 @@ fn english_quality_headers() {
     assert_eq!(minute.client_cpu_ratio, Some(0.12));
 }
 
-const RESERVATION_HEADERS: [&str; 15] = [
-    "会议室名称",
-    "会议主题",
-    "预定人",
-    "预定人所属部门",
-    "邀请人数",
-    "接受人数",
-    "会议开始时间",
-    "会议结束时间",
-    "会议时长",
-    "会议室预定状态",
-    "签到设备",
-    "会议室签到状态",
-    "会议室签到时间",
-    "释放人",
-    "释放时间",
-];
+use crate::simulator::RESOURCE_RESERVATION_LIST_HEADERS as RESERVATION_HEADERS;
 
 #[test]
 fn reservations_with_every_enumeration() {

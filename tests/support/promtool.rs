@@ -1,0 +1,32 @@
+//! `promtool check metrics`, shared by the end-to-end tests. A missing promtool fails the test
+//! with the way to get it; it is never skipped.
+
+use std::io::Write as _;
+use std::process::{Command, Stdio};
+
+/// Asserts that promtool accepts `exposition` and has nothing to say about it.
+pub fn check_metrics(exposition: &str) {
+    let mut child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool is not installed: run the README's test command (bash .ci/run), which installs the Debian package prometheus");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(exposition.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let findings = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success() && findings.trim().is_empty(),
+        "promtool check metrics: {findings}"
+    );
+}
