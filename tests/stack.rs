@@ -583,3 +583,118 @@ fn dashboards_and_rules_run_against_the_demo_exporter_in_a_real_prometheus() {
     drop(prometheus);
     drop(exporter);
 }
+
+/// No Docker engine here: the compose file parses, has the four services, every bind mount's
+/// source exists, and the paths the configs refer to are the ones mounted.
+#[test]
+fn compose_stack_and_dockerfile_fit_together() {
+    let compose: Value = serde_norway::from_str(
+        &std::fs::read_to_string(root().join("docker-compose.yml")).unwrap(),
+    )
+    .expect("docker-compose.yml is not YAML");
+    let services = compose["services"].as_object().expect("no services");
+    for name in [
+        "feishu-vc-exporter",
+        "prometheus",
+        "alertmanager",
+        "grafana",
+    ] {
+        assert!(
+            services.contains_key(name),
+            "docker-compose.yml: no service {name}"
+        );
+    }
+    let exporter = &services["feishu-vc-exporter"];
+    assert_eq!(
+        exporter["build"], ".",
+        "the exporter is built from the Dockerfile"
+    );
+    let command: Vec<&str> = exporter["command"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert!(
+        command.contains(&"--demo"),
+        "the exporter runs in demo mode"
+    );
+
+    let mut targets = BTreeSet::new();
+    for (name, service) in services {
+        for volume in service["volumes"].as_array().into_iter().flatten() {
+            let spec = volume.as_str().unwrap();
+            let mut parts = spec.split(':');
+            let (source, target) = (parts.next().unwrap(), parts.next().unwrap());
+            targets.insert(format!("{name}:{target}"));
+            if source.starts_with("./") {
+                assert!(
+                    root().join(source).exists(),
+                    "{name}: mounted {source} does not exist"
+                );
+            } else {
+                assert!(
+                    compose["volumes"].get(source).is_some(),
+                    "{name}: volume {source} not declared"
+                );
+            }
+        }
+    }
+    // Prometheus finds its rules where prometheus.yml says, relative to its config file.
+    let prometheus: Value = serde_norway::from_str(
+        &std::fs::read_to_string(root().join("prometheus/prometheus.yml")).unwrap(),
+    )
+    .unwrap();
+    assert!(targets.contains("prometheus:/etc/prometheus/prometheus.yml"));
+    for rule_file in prometheus["rule_files"].as_array().unwrap() {
+        let rule_file = rule_file.as_str().unwrap();
+        assert!(
+            root().join("prometheus").join(rule_file).exists(),
+            "{rule_file}"
+        );
+        let dir = Path::new(rule_file).parent().unwrap().to_str().unwrap();
+        assert!(
+            targets.contains(&format!("prometheus:/etc/prometheus/{dir}")),
+            "prometheus: {dir} not mounted"
+        );
+    }
+    // Scrape and alerting targets are compose services.
+    let text = serde_json::to_string(&prometheus).unwrap();
+    assert!(text.contains("feishu-vc-exporter:9874") && text.contains("alertmanager:9093"));
+    assert!(targets.contains("alertmanager:/etc/alertmanager/alertmanager.yml"));
+    // Grafana loads the dashboards from where the provider looks.
+    let provider: Value = serde_norway::from_str(
+        &std::fs::read_to_string(root().join("grafana/provisioning/dashboards/dashboards.yml"))
+            .unwrap(),
+    )
+    .unwrap();
+    let path = provider["providers"][0]["options"]["path"]
+        .as_str()
+        .unwrap();
+    assert!(
+        targets.contains(&format!("grafana:{path}")),
+        "grafana: {path} not mounted"
+    );
+    for dir in ["datasources", "dashboards"] {
+        assert!(targets.contains(&format!("grafana:/etc/grafana/provisioning/{dir}")));
+    }
+    let datasource =
+        std::fs::read_to_string(root().join("grafana/provisioning/datasources/prometheus.yml"))
+            .unwrap();
+    assert!(datasource.contains("http://prometheus:9090"));
+
+    let dockerfile = std::fs::read_to_string(root().join("Dockerfile")).unwrap();
+    for needed in [
+        "FROM rust:1 AS builder",
+        "FROM debian:bookworm-slim",
+        "ca-certificates",
+        "USER 10001",
+        "EXPOSE 9874",
+        r#"HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
+  CMD ["/usr/local/bin/feishu-vc-exporter", "healthcheck"]"#,
+        r#"ENTRYPOINT ["/usr/local/bin/feishu-vc-exporter"]"#,
+        "--locked",
+    ] {
+        assert!(dockerfile.contains(needed), "Dockerfile: no {needed:?}");
+    }
+}
