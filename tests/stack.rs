@@ -397,7 +397,9 @@ fn substitute(expr: &str) -> String {
         .replace("$instance", ".*")
         .replace("$media", ".*")
         .replace("$room", ".*")
-        .replace("$split", "direction, network_type")
+        // `split` is one label: "media" (no split, a repeated grouping label) or an extra
+        // quality label; both at once cover both cases.
+        .replace("$split", "media, network_type")
         .replace("$__rate_interval", "1m")
         .replace("$__interval", "15s")
         .replace("$__range_s", "3600")
