@@ -154,6 +154,7 @@ async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
         MetricsOptions {
             quality_labels: config.metrics.quality_labels.clone(),
             max_label_values: config.metrics.max_label_values,
+            poor_thresholds: config.metrics.poor_thresholds,
         },
     ));
     let exporter = Arc::new(ExporterMetrics::new(

@@ -217,9 +217,20 @@ fn promtool_check(exposition: &str) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+    // DESIGN.md names the poor-minute counter `..._minutes_total`: it counts minute rows, not
+    // a duration, so the unit lint (exit status 3) is accepted for it and nothing else.
+    let findings: Vec<&str> = findings
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .filter(|line| {
+            *line
+                != "feishu_vc_quality_poor_minutes_total use base unit \"seconds\" instead of \"minutes\""
+        })
+        .collect();
     assert!(
-        out.status.success() && findings.trim().is_empty(),
-        "promtool check metrics: {findings}"
+        findings.is_empty() && (out.status.success() || out.status.code() == Some(3)),
+        "promtool check metrics ({}): {findings:?}",
+        out.status
     );
 }
 
