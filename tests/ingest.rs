@@ -591,3 +591,103 @@ fn ingest_needs_a_file() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn openmetrics_with_record_timestamps_loads_into_promtool_blocks() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = [
+        meeting_file(dir.path()),
+        participant_file(dir.path()),
+        quality_file(dir.path()),
+        reservation_file(dir.path()),
+    ];
+    let out = Command::new(env!("CARGO_BIN_EXE_feishu-vc-exporter"))
+        .args(["ingest", "--format", "openmetrics"])
+        .args(&files)
+        .output()
+        .expect("run the binary");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.ends_with("# EOF\n"));
+    assert_eq!(stdout.matches("# EOF").count(), 1);
+    // Counters: `_total` off the TYPE line, on the samples.
+    assert!(stdout.contains("# TYPE feishu_vc_quality_poor_minutes counter\n"));
+    assert!(!stdout.contains("# TYPE feishu_vc_quality_poor_minutes_total"));
+    // Quality minutes 09:00 and 09:01 (+08:00) are 01:00 and 01:01 UTC on 2022-07-21.
+    let poor = "feishu_vc_quality_poor_minutes_total{media=\"audio\",reason=\"latency\"}";
+    let lines: Vec<&str> = stdout.lines().filter(|l| l.starts_with(poor)).collect();
+    assert!(
+        lines.contains(&format!("{poor} 0 1658365200").as_str()),
+        "{lines:?}"
+    );
+    assert!(
+        lines.contains(&format!("{poor} 1 1658365260").as_str()),
+        "{lines:?}"
+    );
+    // Every sample carries a timestamp, and each series' timestamps increase.
+    let mut last: std::collections::HashMap<&str, i64> = Default::default();
+    for line in stdout.lines().filter(|l| !l.starts_with('#')) {
+        let (series, rest) = line.rsplit_once('}').map_or_else(
+            || line.split_once(' ').unwrap(),
+            |(series, rest)| (series, rest),
+        );
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        assert_eq!(fields.len(), 2, "{line}");
+        let time: i64 = fields[1].parse().unwrap();
+        if let Some(before) = last.insert(series, time) {
+            assert!(time > before, "{line}");
+        }
+    }
+    // Same totals at the end as the plain exposition.
+    let final_value = |series: &str| {
+        stdout
+            .lines()
+            .rfind(|l| l.starts_with(series) && l[series.len()..].starts_with(' '))
+            .map(|l| l.split_whitespace().nth(1).unwrap().to_owned())
+    };
+    assert_eq!(
+        final_value("feishu_vc_meetings_total").as_deref(),
+        Some("3")
+    );
+
+    let om = dir.path().join("data.om");
+    std::fs::write(&om, &stdout).unwrap();
+    let blocks = dir.path().join("blocks");
+    let out = Command::new("promtool")
+        .args(["tsdb", "create-blocks-from", "openmetrics"])
+        .arg(&om)
+        .arg(&blocks)
+        .output()
+        .expect("promtool is not installed: run the README's test command (.ci/run)");
+    assert!(
+        out.status.success(),
+        "promtool create-blocks-from: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let block_dirs: Vec<_> = std::fs::read_dir(&blocks)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("meta.json").exists())
+        .collect();
+    assert!(!block_dirs.is_empty(), "no block written");
+    let out = Command::new("promtool")
+        .args(["tsdb", "analyze"])
+        .arg(&blocks)
+        .output()
+        .unwrap();
+    let analysis = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{analysis}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        analysis.contains("feishu_vc_quality_poor_minutes_total"),
+        "{analysis}"
+    );
+}

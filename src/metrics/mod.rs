@@ -11,6 +11,7 @@ pub mod buckets;
 mod exporter;
 pub mod labels;
 pub mod mos;
+pub mod openmetrics;
 
 use prometheus::{
     Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts,
