@@ -5,10 +5,11 @@
 //! The record → metric logic is [`FileBatch`](super::FileBatch)'s: records are grouped by the
 //! minute they count at, each group goes through a batch into one [`Metrics`], and the
 //! registry is snapshotted after each group. OpenMetrics wants a family's samples together, so
-//! each family's lines are buffered until the end (memory grows with series × minutes).
+//! each family's lines go to an anonymous temporary file, concatenated at the end: memory holds
+//! the records, not series × minutes of output.
 
 use std::fmt::Write as _;
-use std::io::Write;
+use std::io::{BufWriter, Seek, Write};
 
 use prometheus::proto::MetricType;
 
@@ -54,8 +55,7 @@ impl Timeline {
         // Stable: records of one minute keep their file order.
         records.sort_by_key(|(time, kind, _)| (time.div_euclid(60), *kind));
         let metrics = Metrics::new(options);
-        // (name, header lines, sample lines), in registry order.
-        let mut families: Vec<(String, String, String)> = Vec::new();
+        let mut families: Vec<Family> = Vec::new();
         let mut records = records.into_iter().peekable();
         while let Some((time, _, _)) = records.peek() {
             let minute = time.div_euclid(60) * 60;
@@ -76,11 +76,13 @@ impl Timeline {
                     break;
                 }
             }
-            snapshot(&metrics, minute, &mut families);
+            snapshot(&metrics, minute, &mut families)?;
         }
-        for (_, header, samples) in &families {
-            out.write_all(header.as_bytes())?;
-            out.write_all(samples.as_bytes())?;
+        for family in families {
+            out.write_all(family.header.as_bytes())?;
+            let mut file = family.samples.into_inner().map_err(|e| e.into_error())?;
+            file.rewind()?;
+            std::io::copy(&mut file, out)?;
         }
         out.write_all(b"# EOF\n")
     }
@@ -100,12 +102,20 @@ impl ExportSink for Timeline {
     fn rejected(&mut self, _: Rejected) {}
 }
 
-/// Appends every series of the registry at `time` (seconds) to its family's buffer.
-fn snapshot(metrics: &Metrics, time: i64, families: &mut Vec<(String, String, String)>) {
+/// One family of the output: its TYPE and HELP lines, its samples so far.
+struct Family {
+    name: String,
+    header: String,
+    samples: BufWriter<std::fs::File>,
+}
+
+/// Appends every series of the registry at `time` (seconds) to its family's samples.
+fn snapshot(metrics: &Metrics, time: i64, families: &mut Vec<Family>) -> std::io::Result<()> {
+    let mut text = String::new();
     for family in metrics.registry().gather() {
         let name = family.name();
         let kind = family.get_field_type();
-        let index = match families.iter().position(|(n, _, _)| n == name) {
+        let index = match families.iter().position(|f| f.name == name) {
             Some(index) => index,
             None => {
                 let (type_name, type_text) = match kind {
@@ -122,11 +132,16 @@ fn snapshot(metrics: &Metrics, time: i64, families: &mut Vec<(String, String, St
                     "# HELP {type_name} {}",
                     escape(family.help(), false)
                 );
-                families.push((name.to_owned(), header, String::new()));
+                families.push(Family {
+                    name: name.to_owned(),
+                    header,
+                    samples: BufWriter::new(tempfile::tempfile()?),
+                });
                 families.len() - 1
             }
         };
-        let out = &mut families[index].2;
+        text.clear();
+        let out = &mut text;
         for metric in family.get_metric() {
             let labels: Vec<String> = metric
                 .get_label()
@@ -168,7 +183,9 @@ fn snapshot(metrics: &Metrics, time: i64, families: &mut Vec<(String, String, St
                 MetricType::SUMMARY | MetricType::UNTYPED => {}
             }
         }
+        families[index].samples.write_all(text.as_bytes())?;
     }
+    Ok(())
 }
 
 /// A float as OpenMetrics writes it: integral values with `.0` avoided, `+Inf`/`-Inf`/`NaN`.
