@@ -691,3 +691,27 @@ fn openmetrics_with_record_timestamps_loads_into_promtool_blocks() {
         "{analysis}"
     );
 }
+
+#[test]
+fn openmetrics_names_a_bad_file_and_still_prints_the_good_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = meeting_file(dir.path());
+    let bad = dir.path().join("export.xlsx");
+    std::fs::write(&bad, "not a workbook").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_feishu-vc-exporter"))
+        .args(["ingest", "--format", "openmetrics"])
+        .args([&good, &bad])
+        .output()
+        .expect("run the binary");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with(&bad.display().to_string()), "{stderr}");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.ends_with("# EOF\n"));
+    let last = stdout
+        .lines()
+        .rfind(|l| l.starts_with("feishu_vc_meetings_total "))
+        .unwrap();
+    assert_eq!(last.split_whitespace().nth(1), Some("3"), "{last}");
+}
