@@ -154,6 +154,17 @@ pub struct PoorThresholds {
     pub packet_loss: f64,
 }
 
+impl Default for PoorThresholds {
+    /// 300 ms one-way latency, 30 ms jitter, 5 % loss (see the README).
+    fn default() -> Self {
+        Self {
+            latency: Duration::from_millis(300),
+            jitter: Duration::from_millis(30),
+            packet_loss: 0.05,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StateConfig {
     pub path: PathBuf,
@@ -921,10 +932,11 @@ impl RawConfig {
             ));
         }
         let t = m.poor_thresholds;
+        let defaults = PoorThresholds::default();
         let poor_thresholds = PoorThresholds {
-            latency: t.latency.map(|d| d.0).unwrap_or(Duration::from_millis(300)),
-            jitter: t.jitter.map(|d| d.0).unwrap_or(Duration::from_millis(30)),
-            packet_loss: t.packet_loss.unwrap_or(0.05),
+            latency: t.latency.map_or(defaults.latency, |d| d.0),
+            jitter: t.jitter.map_or(defaults.jitter, |d| d.0),
+            packet_loss: t.packet_loss.unwrap_or(defaults.packet_loss),
         };
         if poor_thresholds.latency.is_zero() {
             return Err(invalid(

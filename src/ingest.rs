@@ -4,6 +4,7 @@ use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
+use crate::metrics::openmetrics::Timeline;
 use crate::metrics::{Metrics, QualityContext};
 use crate::sheet::{self, ParseOptions, SheetError, Summary};
 
@@ -38,4 +39,25 @@ pub fn ingest_file(
         })?;
     batch.commit();
     Ok(summary)
+}
+
+/// Reads one file's records into `timeline` (for `--format openmetrics`); a file that fails
+/// adds nothing.
+pub fn collect_file(
+    path: &Path,
+    timeline: &mut Timeline,
+    options: &ParseOptions,
+) -> Result<Summary, IngestError> {
+    let file = File::open(path).map_err(|source| IngestError::Open {
+        path: path.to_owned(),
+        source,
+    })?;
+    let before = timeline.len();
+    sheet::read_export(BufReader::new(file), options, timeline).map_err(|source| {
+        timeline.truncate(before);
+        IngestError::Sheet {
+            path: path.to_owned(),
+            source,
+        }
+    })
 }

@@ -101,7 +101,7 @@ fn load_serve_config(cli: &Cli, args: &ServeArgs) -> Result<Config, ConfigError>
 /// Prints the metrics of every readable file; exit 1 after naming each file that was not.
 fn ingest(args: &IngestArgs) -> anyhow::Result<ExitCode> {
     if args.format == IngestFormat::Openmetrics {
-        anyhow::bail!("--format openmetrics is not built yet");
+        return ingest_openmetrics(args);
     }
     let metrics = Metrics::new(MetricsOptions::default());
     let mut failed = false;
@@ -114,6 +114,31 @@ fn ingest(args: &IngestArgs) -> anyhow::Result<ExitCode> {
     use std::io::Write as _;
     std::io::stdout()
         .write_all(metrics.encode_text().as_bytes())
+        .context("writing the metrics")?;
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// `ingest --format openmetrics`: every readable file's records, with their own timestamps.
+fn ingest_openmetrics(args: &IngestArgs) -> anyhow::Result<ExitCode> {
+    let mut timeline = feishu_vc_exporter::metrics::openmetrics::Timeline::default();
+    let mut failed = false;
+    for path in &args.files {
+        if let Err(error) =
+            feishu_vc_exporter::ingest::collect_file(path, &mut timeline, &ParseOptions::default())
+        {
+            eprintln!("{error}");
+            failed = true;
+        }
+    }
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    timeline
+        .write(MetricsOptions::default(), &mut out)
+        .and_then(|()| std::io::Write::flush(&mut out))
         .context("writing the metrics")?;
     Ok(if failed {
         ExitCode::FAILURE
@@ -154,6 +179,7 @@ async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
         MetricsOptions {
             quality_labels: config.metrics.quality_labels.clone(),
             max_label_values: config.metrics.max_label_values,
+            poor_thresholds: config.metrics.poor_thresholds,
         },
     ));
     let exporter = Arc::new(ExporterMetrics::new(

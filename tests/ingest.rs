@@ -435,6 +435,42 @@ fn every_kind_into_one_exposition() {
         0.0,
     );
     assert_value(&stdout, "feishu_vc_quality_client_cpu_ratio_sum", 0.4);
+    // Poor minutes (300 ms / 30 ms / 5 %): only 09:01 is poor, for audio and video, on every
+    // reason; the 09:02 row is rejected; no screen share.
+    for media in ["audio", "video", "screen"] {
+        for reason in ["latency", "jitter", "packet_loss"] {
+            assert_value(
+                &stdout,
+                &format!(
+                    "feishu_vc_quality_poor_minute_samples_total{{media=\"{media}\",reason=\"{reason}\"}}"
+                ),
+                if media == "screen" { 0.0 } else { 1.0 },
+            );
+        }
+    }
+    // Audio MOS, per direction: 09:00 (20 ms, 2 ms, 0 %) ≈ 4.39; 09:01 (450 ms, 45 ms, 6 %): R < 0, MOS 1.
+    for direction in ["receive", "send"] {
+        assert_value(
+            &stdout,
+            &format!("feishu_vc_quality_audio_mos_count{{direction=\"{direction}\"}}"),
+            2.0,
+        );
+        assert_value(
+            &stdout,
+            &format!("feishu_vc_quality_audio_mos_bucket{{direction=\"{direction}\",le=\"1.5\"}}"),
+            1.0,
+        );
+        assert_value(
+            &stdout,
+            &format!("feishu_vc_quality_audio_mos_bucket{{direction=\"{direction}\",le=\"4.25\"}}"),
+            1.0,
+        );
+        assert_value(
+            &stdout,
+            &format!("feishu_vc_quality_audio_mos_bucket{{direction=\"{direction}\",le=\"4.5\"}}"),
+            2.0,
+        );
+    }
     assert_value(&stdout, "feishu_vc_export_rows_rejected_total{kind=\"participant_quality_list\",reason=\"invalid_delay\"}", 1.0);
     // Rooms.
     assert_value(
@@ -518,4 +554,128 @@ fn ingest_needs_a_file() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn openmetrics_with_record_timestamps_loads_into_promtool_blocks() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = [
+        meeting_file(dir.path()),
+        participant_file(dir.path()),
+        quality_file(dir.path()),
+        reservation_file(dir.path()),
+    ];
+    let out = Command::new(env!("CARGO_BIN_EXE_feishu-vc-exporter"))
+        .args(["ingest", "--format", "openmetrics"])
+        .args(&files)
+        .output()
+        .expect("run the binary");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.ends_with("# EOF\n"));
+    assert_eq!(stdout.matches("# EOF").count(), 1);
+    // Counters: `_total` off the TYPE line, on the samples.
+    assert!(stdout.contains("# TYPE feishu_vc_quality_poor_minute_samples counter\n"));
+    assert!(!stdout.contains("# TYPE feishu_vc_quality_poor_minute_samples_total"));
+    // Quality minutes 09:00 and 09:01 (+08:00) are 01:00 and 01:01 UTC on 2022-07-21.
+    let poor = "feishu_vc_quality_poor_minute_samples_total{media=\"audio\",reason=\"latency\"}";
+    let lines: Vec<&str> = stdout.lines().filter(|l| l.starts_with(poor)).collect();
+    assert!(
+        lines.contains(&format!("{poor} 0 1658365200").as_str()),
+        "{lines:?}"
+    );
+    assert!(
+        lines.contains(&format!("{poor} 1 1658365260").as_str()),
+        "{lines:?}"
+    );
+    // Every sample carries a timestamp, and each series' timestamps increase.
+    let mut last: std::collections::HashMap<&str, i64> = Default::default();
+    for line in stdout.lines().filter(|l| !l.starts_with('#')) {
+        let (series, rest) = line.rsplit_once('}').map_or_else(
+            || line.split_once(' ').unwrap(),
+            |(series, rest)| (series, rest),
+        );
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        assert_eq!(fields.len(), 2, "{line}");
+        let time: i64 = fields[1].parse().unwrap();
+        if let Some(before) = last.insert(series, time) {
+            assert!(time > before, "{line}");
+        }
+    }
+    // Same totals at the end as the plain exposition.
+    let final_value = |series: &str| {
+        stdout
+            .lines()
+            .rfind(|l| l.starts_with(series) && l[series.len()..].starts_with(' '))
+            .map(|l| l.split_whitespace().nth(1).unwrap().to_owned())
+    };
+    assert_eq!(
+        final_value("feishu_vc_meetings_total").as_deref(),
+        Some("3")
+    );
+
+    let om = dir.path().join("data.om");
+    std::fs::write(&om, &stdout).unwrap();
+    let blocks = dir.path().join("blocks");
+    let out = Command::new("promtool")
+        .args(["tsdb", "create-blocks-from", "openmetrics"])
+        .arg(&om)
+        .arg(&blocks)
+        .output()
+        .expect("promtool is not installed: run the README's test command (.ci/run)");
+    assert!(
+        out.status.success(),
+        "promtool create-blocks-from: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let block_dirs: Vec<_> = std::fs::read_dir(&blocks)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("meta.json").exists())
+        .collect();
+    assert!(!block_dirs.is_empty(), "no block written");
+    let out = Command::new("promtool")
+        .args(["tsdb", "analyze"])
+        .arg(&blocks)
+        .output()
+        .unwrap();
+    let analysis = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{analysis}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        analysis.contains("feishu_vc_quality_poor_minute_samples_total"),
+        "{analysis}"
+    );
+}
+
+#[test]
+fn openmetrics_names_a_bad_file_and_still_prints_the_good_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = meeting_file(dir.path());
+    let bad = dir.path().join("export.xlsx");
+    std::fs::write(&bad, "not a workbook").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_feishu-vc-exporter"))
+        .args(["ingest", "--format", "openmetrics"])
+        .args([&good, &bad])
+        .output()
+        .expect("run the binary");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with(&bad.display().to_string()), "{stderr}");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.ends_with("# EOF\n"));
+    let last = stdout
+        .lines()
+        .rfind(|l| l.starts_with("feishu_vc_meetings_total "))
+        .unwrap();
+    assert_eq!(last.split_whitespace().nth(1), Some("3"), "{last}");
 }

@@ -14,6 +14,9 @@ use crate::sheet::{
 /// The `feature` values of `feishu_vc_meeting_feature_usage_total`.
 pub(super) const FEATURES: [&str; 5] = ["audio", "video", "screen_share", "recording", "telephone"];
 
+/// The `reason` values of `feishu_vc_quality_poor_minute_samples_total`.
+pub(super) const POOR_REASONS: [&str; 3] = ["latency", "jitter", "packet_loss"];
+
 /// Who the quality minutes of a file belong to, for the optional quality labels. A quality
 /// export covers one participant; the loop knows their device and network from the
 /// participant list, a file ingested by hand does not (`unknown`).
@@ -56,6 +59,10 @@ enum Totals {
         /// `[media][direction][metric]`, flattened.
         streams: Vec<LocalHistogram>,
         cpu: [LocalHistogram; 3],
+        /// `[media][reason]` minute counts.
+        poor: [[u64; 3]; 3],
+        /// Audio MOS by `[direction]`.
+        mos: [LocalHistogram; 2],
     },
     Rooms {
         rooms: HashMap<String, RoomTotals>,
@@ -147,9 +154,22 @@ impl<'m> FileBatch<'m> {
                 }
                 m.rtc_proxy_sessions.inc_by(proxied);
             }
-            Totals::Quality { streams, cpu } => {
+            Totals::Quality {
+                streams,
+                cpu,
+                poor,
+                mos,
+            } => {
                 streams.iter().for_each(LocalHistogram::flush);
                 cpu.iter().for_each(LocalHistogram::flush);
+                mos.iter().for_each(LocalHistogram::flush);
+                for (media, counts) in crate::sheet::Media::ALL.iter().zip(poor) {
+                    for (reason, count) in POOR_REASONS.iter().zip(counts) {
+                        m.quality_poor_minutes
+                            .with_label_values(&[media.as_str(), reason])
+                            .inc_by(count);
+                    }
+                }
             }
             Totals::Rooms {
                 rooms,
@@ -219,7 +239,17 @@ impl<'m> FileBatch<'m> {
             .quality_cpu
             .each_ref()
             .map(|family| family.with_label_values(&extra).local());
-        Totals::Quality { streams, cpu }
+        let mos = crate::sheet::Direction::ALL.map(|direction| {
+            let mut values = vec![direction.as_str()];
+            values.extend(&extra);
+            m.quality_audio_mos.with_label_values(&values).local()
+        });
+        Totals::Quality {
+            streams,
+            cpu,
+            poor: [[0; 3]; 3],
+            mos,
+        }
     }
 
     fn meeting(&mut self, meeting: &Meeting) {
@@ -277,9 +307,41 @@ impl<'m> FileBatch<'m> {
     }
 
     fn quality(&mut self, minute: &QualityMinute) {
-        let Totals::Quality { streams, cpu } = &mut self.totals else {
+        let thresholds = self.metrics.options.poor_thresholds;
+        let Totals::Quality {
+            streams,
+            cpu,
+            poor,
+            mos,
+        } = &mut self.totals
+        else {
             return;
         };
+        // A minute is poor for a media and reason when either direction exceeds the threshold.
+        for (media, counts) in minute.streams.iter().zip(poor.iter_mut()) {
+            let exceeds = |value: fn(&crate::sheet::StreamSample) -> Option<f64>, limit: f64| {
+                media.iter().any(|s| value(s).is_some_and(|v| v > limit))
+            };
+            let reasons = [
+                exceeds(|s| s.latency_seconds, thresholds.latency.as_secs_f64()),
+                exceeds(|s| s.jitter_seconds, thresholds.jitter.as_secs_f64()),
+                exceeds(|s| s.packet_loss_ratio, thresholds.packet_loss),
+            ];
+            for (count, poor) in counts.iter_mut().zip(reasons) {
+                *count += u64::from(poor);
+            }
+        }
+        // One MOS estimate per audio direction with all three inputs.
+        let audio = &minute.streams[crate::sheet::Media::Audio as usize];
+        for (sample, histogram) in audio.iter().zip(mos.iter()) {
+            if let (Some(latency), Some(jitter), Some(loss)) = (
+                sample.latency_seconds,
+                sample.jitter_seconds,
+                sample.packet_loss_ratio,
+            ) {
+                histogram.observe(super::mos::audio_mos(latency, jitter, loss));
+            }
+        }
         let samples = minute.streams.iter().flatten();
         for (sample, histograms) in samples.zip(streams.chunks_exact(5)) {
             let values = [
@@ -396,7 +458,9 @@ impl Drop for FileBatch<'_> {
             Totals::None => Vec::new(),
             Totals::Meetings { duration, size, .. } => vec![duration, size],
             Totals::Participants { duration, .. } => vec![duration],
-            Totals::Quality { streams, cpu } => streams.iter().chain(cpu.iter()).collect(),
+            Totals::Quality {
+                streams, cpu, mos, ..
+            } => streams.iter().chain(cpu.iter()).chain(mos.iter()).collect(),
             Totals::Rooms { delay, .. } => vec![delay],
         };
         locals.into_iter().for_each(LocalHistogram::clear);
@@ -408,4 +472,88 @@ fn sorted<K: Ord, V>(map: HashMap<K, V>) -> Vec<(K, V)> {
     let mut entries: Vec<(K, V)> = map.into_iter().collect();
     entries.sort_by(|a, b| a.0.cmp(&b.0));
     entries
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::super::{Metrics, MetricsOptions, PoorThresholds};
+    use crate::sheet::{Direction, ExportSink, Kind, Media, QualityMinute, Record, StreamSample};
+
+    fn sample(latency_ms: f64, jitter_ms: f64, loss: f64) -> StreamSample {
+        StreamSample {
+            latency_seconds: Some(latency_ms / 1000.0),
+            jitter_seconds: Some(jitter_ms / 1000.0),
+            packet_loss_ratio: Some(loss),
+            ..StreamSample::default()
+        }
+    }
+
+    fn minute(streams: &[(Media, Direction, StreamSample)]) -> Record {
+        let mut minute = QualityMinute {
+            time: 0,
+            streams: [[StreamSample::default(); 2]; 3],
+            client_cpu_min_ratio: None,
+            client_cpu_ratio: None,
+            client_cpu_peak_ratio: None,
+            system_cpu_peak_ratio: None,
+        };
+        for (media, direction, sample) in streams {
+            minute.streams[*media as usize][*direction as usize] = *sample;
+        }
+        Record::Quality(minute)
+    }
+
+    fn poor(metrics: &Metrics, media: &str, reason: &str) -> u64 {
+        metrics
+            .quality_poor_minutes
+            .with_label_values(&[media, reason])
+            .get()
+    }
+
+    #[test]
+    fn poor_minutes_count_either_direction_once() {
+        let metrics = Metrics::new(MetricsOptions {
+            poor_thresholds: PoorThresholds {
+                latency: Duration::from_millis(200),
+                jitter: Duration::from_millis(20),
+                packet_loss: 0.02,
+            },
+            ..MetricsOptions::default()
+        });
+        let mut batch = metrics.batch(Default::default());
+        batch.begin(Kind::ParticipantQualityList);
+        use {Direction::*, Media::*};
+        // Both directions bad on latency: one minute, not two.
+        batch.record(minute(&[
+            (Audio, Receive, sample(250.0, 5.0, 0.0)),
+            (Audio, Send, sample(300.0, 5.0, 0.0)),
+        ]));
+        // Only send is bad on jitter and loss; exactly at a threshold is not poor.
+        batch.record(minute(&[
+            (Audio, Receive, sample(200.0, 20.0, 0.02)),
+            (Audio, Send, sample(10.0, 25.0, 0.03)),
+            (Video, Receive, sample(201.0, 1.0, 0.0)),
+        ]));
+        // Missing values are never poor.
+        batch.record(minute(&[(Screen, Send, StreamSample::default())]));
+        assert_eq!(poor(&metrics, "audio", "latency"), 0, "uncommitted");
+        batch.commit();
+        let expected = [
+            ("audio", [1, 1, 1]),
+            ("video", [1, 0, 0]),
+            ("screen", [0, 0, 0]),
+        ];
+        for (media, counts) in expected {
+            for (reason, count) in super::POOR_REASONS.iter().zip(counts) {
+                assert_eq!(poor(&metrics, media, reason), count, "{media} {reason}");
+            }
+        }
+        // MOS: two audio directions in each of the first two minutes.
+        for direction in ["receive", "send"] {
+            let mos = metrics.quality_audio_mos.with_label_values(&[direction]);
+            assert_eq!(mos.get_sample_count(), 2, "{direction}");
+        }
+    }
 }

@@ -29,3 +29,5 @@ pub const MEETING_SIZE: &[f64] = &[
 /// Check-in delay after the booked start: on time to 30 min (rooms release unclaimed
 /// bookings after 5–15 min by default).
 pub const CHECK_IN_DELAY_SECONDS: &[f64] = &[0.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0];
+/// Audio MOS estimate (1–4.5): the E-model's user-satisfaction bands sit near 3.1, 3.6, 4.0 and 4.3.
+pub const MOS: &[f64] = &[1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 3.75, 4.0, 4.25, 4.5];

@@ -10,12 +10,15 @@ mod batch;
 pub mod buckets;
 mod exporter;
 pub mod labels;
+pub mod mos;
+pub mod openmetrics;
 
 use prometheus::{
     Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts,
     Registry, TextEncoder,
 };
 
+pub use crate::config::PoorThresholds;
 pub use batch::{FileBatch, QualityContext};
 pub use exporter::ExporterMetrics;
 use labels::LabelCap;
@@ -50,6 +53,8 @@ pub struct MetricsOptions {
     pub quality_labels: Vec<QualityLabel>,
     /// Distinct values per free-form label before `other`.
     pub max_label_values: usize,
+    /// When a quality minute counts as poor (`feishu_vc_quality_poor_minute_samples_total`).
+    pub poor_thresholds: PoorThresholds,
 }
 
 impl Default for MetricsOptions {
@@ -57,6 +62,7 @@ impl Default for MetricsOptions {
         Self {
             quality_labels: Vec::new(),
             max_label_values: 100,
+            poor_thresholds: PoorThresholds::default(),
         }
     }
 }
@@ -83,6 +89,10 @@ pub struct Metrics {
     quality_streams: [HistogramVec; 5],
     /// Client CPU average, client CPU peak, system CPU peak; labels extra.
     quality_cpu: [HistogramVec; 3],
+    /// Labels media, reason (`POOR_REASONS`).
+    quality_poor_minutes: IntCounterVec,
+    /// Labels direction, extra.
+    quality_audio_mos: HistogramVec,
 
     room_reservations: IntCounterVec,
     room_check_ins: IntCounterVec,
@@ -199,6 +209,18 @@ impl Metrics {
         for kind in crate::sheet::Kind::ALL {
             rows.with_label_values(&[kind.as_str()]);
         }
+        let quality_poor_minutes = f.counter_vec(
+            "feishu_vc_quality_poor_minute_samples_total",
+            "Participant minutes in which either direction of a media exceeded a metrics.poor_thresholds threshold, by reason (latency, jitter, packet_loss).",
+            &["media", "reason"],
+        );
+        for media in crate::sheet::Media::ALL {
+            for reason in batch::POOR_REASONS {
+                quality_poor_minutes.with_label_values(&[media.as_str(), reason]);
+            }
+        }
+        let mut mos_labels = vec!["direction"];
+        mos_labels.extend(&extra);
 
         Self {
             caps: LabelCap::new(options.max_label_values, overflow),
@@ -294,6 +316,13 @@ impl Metrics {
                     &extra,
                 ),
             ],
+            quality_poor_minutes,
+            quality_audio_mos: f.histogram_vec(
+                "feishu_vc_quality_audio_mos",
+                "Per-minute audio MOS estimate (1-4.5) from latency, jitter and packet loss by a simplified ITU-T G.107 E-model.",
+                buckets::MOS,
+                &mos_labels,
+            ),
             room_reservations: f.counter_vec(
                 "feishu_vc_room_reservations_total",
                 "Meeting-room bookings that have ended, by room and booking status.",

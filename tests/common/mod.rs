@@ -54,6 +54,7 @@ pub fn metrics(tenant: &Tenant<'_>) -> (Metrics, Arc<ExporterMetrics>) {
     let metrics = Metrics::new(MetricsOptions {
         quality_labels: vec![QualityLabel::Device, QualityLabel::NetworkType],
         max_label_values: 200,
+        ..MetricsOptions::default()
     });
     let exporter = Arc::new(ExporterMetrics::new(metrics.registry(), true));
     feed(&metrics, tenant);
