@@ -7,6 +7,9 @@ use std::process::{Command, Output};
 mod promtool;
 
 use feishu_vc_exporter::sheet::writer::write_xlsx;
+use feishu_vc_exporter::simulator::{
+    MEETING_LIST_HEADERS, PARTICIPANT_LIST_HEADERS, RESOURCE_RESERVATION_LIST_HEADERS,
+};
 
 fn run(files: &[&Path]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_feishu-vc-exporter"))
@@ -65,25 +68,7 @@ const PERSONAL: &[&str] = &[
 ];
 
 fn meeting_file(dir: &Path) -> PathBuf {
-    let headers = [
-        "会议ID",
-        "会议主题",
-        "会议组织者",
-        "部门",
-        "用户ID",
-        "工号",
-        "邮箱",
-        "手机",
-        "会议开始时间",
-        "会议结束时间",
-        "会议持续时间",
-        "参会人数量",
-        "音频",
-        "视频",
-        "共享",
-        "录制",
-        "电话",
-    ];
+    let headers = MEETING_LIST_HEADERS;
     let m = |id, start, length, count, video, share, rec| {
         [
             id,
@@ -140,31 +125,7 @@ fn meeting_file(dir: &Path) -> PathBuf {
 }
 
 fn participant_file(dir: &Path) -> PathBuf {
-    let headers = [
-        "参会人",
-        "部门",
-        "用户ID",
-        "工号",
-        "电话",
-        "邮箱",
-        "设备",
-        "客户端版本",
-        "公网IP",
-        "内网IP",
-        "代理服务",
-        "位置",
-        "网络类型",
-        "麦克风",
-        "扬声器",
-        "摄像头",
-        "音频",
-        "视频",
-        "共享",
-        "入会时间",
-        "离会时间",
-        "参会时长",
-        "离会原因",
-    ];
+    let headers = PARTICIPANT_LIST_HEADERS;
     let p = |device, version, proxy, network, length, reason| {
         [
             "张三",
@@ -273,23 +234,7 @@ fn quality_file(dir: &Path) -> PathBuf {
 }
 
 fn reservation_file(dir: &Path) -> PathBuf {
-    let headers = [
-        "会议室名称",
-        "会议主题",
-        "预定人",
-        "预定人所属部门",
-        "邀请人数",
-        "接受人数",
-        "会议开始时间",
-        "会议结束时间",
-        "会议时长",
-        "会议室预定状态",
-        "签到设备",
-        "会议室签到状态",
-        "会议室签到时间",
-        "释放人",
-        "释放时间",
-    ];
+    let headers = RESOURCE_RESERVATION_LIST_HEADERS;
     let rows: &[&[&str]] = &[
         &[
             "3F 大会议室",

@@ -200,31 +200,7 @@ fn english_meeting_list() {
 
 #[test]
 fn participant_list() {
-    let headers = [
-        "参会人",
-        "部门",
-        "用户ID",
-        "工号",
-        "电话",
-        "邮箱",
-        "设备",
-        "客户端版本",
-        "公网IP",
-        "内网IP",
-        "代理服务",
-        "位置",
-        "网络类型",
-        "麦克风",
-        "扬声器",
-        "摄像头",
-        "音频",
-        "视频",
-        "共享",
-        "入会时间",
-        "离会时间",
-        "参会时长",
-        "离会原因",
-    ];
+    let headers = crate::simulator::PARTICIPANT_LIST_HEADERS;
     let rows: &[&[&str]] = &[
         &[
             "张三",
