@@ -6,6 +6,7 @@
 
 use crate::{cell_ref, escape, workbook};
 use arbitrary::Arbitrary;
+use feishu_vc_exporter::simulator::PARTICIPANT_LIST_HEADERS;
 
 #[derive(Arbitrary, Debug)]
 pub struct Input {
@@ -210,31 +211,7 @@ fn header_sets() -> Vec<Vec<String>> {
             "Recording",
             "Telephone",
         ]),
-        owned(&[
-            "参会人",
-            "部门",
-            "用户ID",
-            "工号",
-            "电话",
-            "邮箱",
-            "设备",
-            "客户端版本",
-            "公网IP",
-            "内网IP",
-            "代理服务",
-            "位置",
-            "网络类型",
-            "麦克风",
-            "扬声器",
-            "摄像头",
-            "音频",
-            "视频",
-            "共享",
-            "入会时间",
-            "离会时间",
-            "参会时长",
-            "离会原因",
-        ]),
+        owned(&PARTICIPANT_LIST_HEADERS),
         quality("（", "）", false),
         quality("(", ")", false),
         quality(" (", ")", true),

@@ -12,10 +12,11 @@ mod exporter;
 pub mod labels;
 pub mod mos;
 pub mod openmetrics;
+/// The text format writer `ingest` and `/metrics` share (byte-identical to `TextEncoder`).
+pub mod text;
 
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts,
-    Registry, TextEncoder,
+    Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
 };
 
 pub use crate::config::PoorThresholds;
@@ -387,7 +388,7 @@ impl Metrics {
         let mut buffer = Vec::with_capacity(64 * 1024);
         let families = self.registry.gather();
         // Encoding into a Vec cannot fail for well-formed families.
-        if TextEncoder::new().encode(&families, &mut buffer).is_err() {
+        if text::encode(&families, &mut buffer).is_err() {
             buffer.clear();
         }
         String::from_utf8(buffer).unwrap_or_default()

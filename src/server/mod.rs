@@ -10,7 +10,6 @@
 mod auth;
 mod page;
 mod scrape;
-mod text;
 mod web_config;
 
 use std::convert::Infallible;

@@ -31,7 +31,7 @@ fn encode_with_capacity(
 ) -> Result<Vec<u8>, prometheus::Error> {
     let families = registry.gather();
     let mut buffer = Vec::with_capacity(capacity);
-    super::text::encode(&families, &mut buffer)?;
+    crate::metrics::text::encode(&families, &mut buffer)?;
     Ok(buffer)
 }
 

@@ -24,7 +24,7 @@ use chrono::FixedOffset;
 pub use enums::{CheckInDevice, CheckInStatus, LeaveReason, ReservationStatus};
 pub use meeting::Meeting;
 pub use participant::ParticipantSession;
-pub use quality::{Direction, Media, QualityMinute, StreamSample};
+pub use quality::{Direction, Media, QualityMinute, StreamSample, NAMES_ZH as QUALITY_HEADERS};
 pub use reservation::Reservation;
 pub use value::Invalid;
 

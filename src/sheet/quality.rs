@@ -169,8 +169,9 @@ const CPU_NAMES: [&[&str]; 4] = [
 ];
 const TIME_NAMES: &[&str] = &["时间", "时间点", "Time", "Timestamp", "Minute"];
 
-/// Documented names, for error messages; index = slot.
-static NAMES_ZH: [&str; SLOTS] = [
+/// The documented headers in their documented order (= slot order), also what the simulator
+/// writes.
+pub const NAMES_ZH: [&str; SLOTS] = [
     "时间",
     "音频-码率（接收）",
     "音频-延迟（接收）",

@@ -8,7 +8,7 @@ use std::io::Write as _;
 use prometheus::proto::{MetricFamily, MetricType};
 
 /// Appends `families` to `out`; fails like `TextEncoder` on an empty or nameless family.
-pub(super) fn encode(families: &[MetricFamily], out: &mut Vec<u8>) -> prometheus::Result<()> {
+pub fn encode(families: &[MetricFamily], out: &mut Vec<u8>) -> prometheus::Result<()> {
     let mut labels = Vec::with_capacity(256);
     let mut bounds: Vec<(u64, String)> = Vec::new();
     for family in families {
