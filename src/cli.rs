@@ -211,6 +211,15 @@ pub struct BackfillArgs {
     /// Continue an interrupted backfill into the same output.
     #[arg(long)]
     pub resume: bool,
+
+    /// Time between the samples written: records count at the start of their step.
+    #[arg(long, value_name = "DURATION", default_value = "1m", value_parser = parse_step)]
+    pub step: Duration,
+
+    /// A label added to every sample, NAME=VALUE, repeatable: give the job and instance
+    /// labels your Prometheus puts on the live exporter so the dashboards show both.
+    #[arg(long = "label", value_name = "NAME=VALUE", value_parser = parse_label)]
+    pub labels: Vec<(String, String)>,
 }
 
 impl BackfillArgs {
@@ -328,6 +337,25 @@ pub fn parse_duration_range(s: &str) -> Result<DurationRange, String> {
         ));
     }
     Ok(DurationRange { min, max })
+}
+
+/// Whole seconds, at least one.
+fn parse_step(s: &str) -> Result<Duration, String> {
+    let step = parse_positive_duration(s)?;
+    if step.subsec_nanos() != 0 || step.as_secs() == 0 {
+        return Err(format!("{s:?} is not a whole number of seconds"));
+    }
+    Ok(step)
+}
+
+/// `NAME=VALUE`, a valid label name that is not one of the exporter's own.
+fn parse_label(s: &str) -> Result<(String, String), String> {
+    let (name, value) = s
+        .split_once('=')
+        .ok_or_else(|| format!("{s:?} is not NAME=VALUE"))?;
+    let label = (name.to_owned(), value.to_owned());
+    crate::metrics::openmetrics::check_labels(std::slice::from_ref(&label))?;
+    Ok(label)
 }
 
 fn parse_positive_duration(s: &str) -> Result<Duration, String> {

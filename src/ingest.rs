@@ -4,7 +4,7 @@ use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
-use crate::metrics::openmetrics::Timeline;
+use crate::metrics::openmetrics::Replay;
 use crate::metrics::{Metrics, QualityContext};
 use crate::sheet::{self, ParseOptions, SheetError, Summary};
 
@@ -41,23 +41,31 @@ pub fn ingest_file(
     Ok(summary)
 }
 
-/// Reads one file's records into `timeline` (for `--format openmetrics`); a file that fails
+/// Reads one file's records into `replay` (for `--format openmetrics`); a file that fails
 /// adds nothing.
-pub fn collect_file(
+pub fn replay_file(
     path: &Path,
-    timeline: &mut Timeline,
+    replay: &mut Replay,
     options: &ParseOptions,
 ) -> Result<Summary, IngestError> {
-    let file = File::open(path).map_err(|source| IngestError::Open {
+    let bytes = std::fs::read(path).map_err(|source| IngestError::Open {
         path: path.to_owned(),
         source,
     })?;
-    let before = timeline.len();
-    sheet::read_export(BufReader::new(file), options, timeline).map_err(|source| {
-        timeline.truncate(before);
-        IngestError::Sheet {
-            path: path.to_owned(),
-            source,
-        }
-    })
+    let export = sheet::read_all(&bytes, options).map_err(|source| IngestError::Sheet {
+        path: path.to_owned(),
+        source,
+    })?;
+    let summary = Summary {
+        kind: export.kind,
+        records: export.records.len() as u64,
+        rejected: export.rejected.len() as u64,
+    };
+    replay.file(
+        export.kind,
+        QualityContext::default(),
+        export.records,
+        export.rejected,
+    );
+    Ok(summary)
 }

@@ -8,10 +8,11 @@ use anyhow::Context as _;
 use feishu_vc_exporter::cli::{Cli, Command, IngestArgs, IngestFormat, ServeArgs, SimulateArgs};
 use feishu_vc_exporter::collect::state::State;
 use feishu_vc_exporter::collect::status::StatusBoard;
-use feishu_vc_exporter::collect::{CallLedger, Collector, Settings};
+use feishu_vc_exporter::collect::{backfill, CallLedger, Collector, Settings};
 use feishu_vc_exporter::config::{self, Config, ConfigError};
 use feishu_vc_exporter::feishu::{Client, ClientOptions};
-use feishu_vc_exporter::ingest::ingest_file;
+use feishu_vc_exporter::ingest::{ingest_file, replay_file};
+use feishu_vc_exporter::metrics::openmetrics::{check_labels, Replay, StepWriter};
 use feishu_vc_exporter::logging;
 use feishu_vc_exporter::metrics::{ExporterMetrics, Metrics, MetricsOptions};
 use feishu_vc_exporter::server::{self, ServerError};
@@ -73,7 +74,26 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Healthcheck(args) => runtime()?.block_on(healthcheck(args.url.as_str())),
-        Command::Backfill(_) => anyhow::bail!("backfill is not built yet"),
+        Command::Backfill(args) => {
+            let config = Config::load(
+                Some(&args.config),
+                &args.overrides(&cli.log),
+                &config::process_env,
+            )?;
+            let _ = logging::init(config.log.level, config.log.format);
+            let (from, to) = args.range(config.feishu.timezone)?;
+            check_labels(&args.labels).map_err(|e| ConfigError::invalid("--label", e))?;
+            let options = backfill::Options {
+                from: from.timestamp(),
+                to: to.timestamp(),
+                output: args.output.clone(),
+                resume: args.resume,
+                step_seconds: args.step.as_secs() as i64,
+                labels: args.labels.clone(),
+                metrics: metrics_options(&config),
+            };
+            runtime()?.block_on(run_backfill(config, options))
+        }
     }
 }
 
@@ -124,20 +144,19 @@ fn ingest(args: &IngestArgs) -> anyhow::Result<ExitCode> {
 
 /// `ingest --format openmetrics`: every readable file's records, with their own timestamps.
 fn ingest_openmetrics(args: &IngestArgs) -> anyhow::Result<ExitCode> {
-    let mut timeline = feishu_vc_exporter::metrics::openmetrics::Timeline::default();
+    let writer = StepWriter::new(MetricsOptions::default(), 60, &[]);
+    let mut replay = Replay::new(writer, None);
     let mut failed = false;
     for path in &args.files {
-        if let Err(error) =
-            feishu_vc_exporter::ingest::collect_file(path, &mut timeline, &ParseOptions::default())
-        {
+        if let Err(error) = replay_file(path, &mut replay, &ParseOptions::default()) {
             eprintln!("{error}");
             failed = true;
         }
     }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    timeline
-        .write(MetricsOptions::default(), &mut out)
+    replay
+        .finish(&mut out)
         .and_then(|()| std::io::Write::flush(&mut out))
         .context("writing the metrics")?;
     Ok(if failed {
@@ -176,24 +195,9 @@ async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
     let registry = prometheus::Registry::new();
     let metrics = Arc::new(Metrics::with_registry(
         registry.clone(),
-        MetricsOptions {
-            quality_labels: config.metrics.quality_labels.clone(),
-            max_label_values: config.metrics.max_label_values,
-            poor_thresholds: config.metrics.poor_thresholds,
-        },
+        metrics_options(&config),
     ));
-    let exporter = Arc::new(ExporterMetrics::new(
-        &registry,
-        config.feishu.monthly_call_budget.is_some(),
-    ));
-    let ledger = Arc::new(CallLedger::new(exporter.api_requests.clone()));
-    let mut client_options = ClientOptions::new(
-        config.feishu.base_url.clone(),
-        config.feishu.credentials.clone(),
-    );
-    client_options.user_id_type = config.feishu.user_id_type;
-    client_options.requests_per_minute = config.feishu.requests_per_minute;
-    let client = Client::new(client_options, ledger.clone())?;
+    let (client, exporter, ledger) = client(&config, &registry)?;
     let settings = Settings::from_config(&config);
     let state = State::load(&settings.state_path)?;
     let status = Arc::new(StatusBoard::new());
@@ -233,6 +237,142 @@ async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
         handle.shutdown().await;
     }
     Ok(())
+}
+
+fn metrics_options(config: &Config) -> MetricsOptions {
+    MetricsOptions {
+        quality_labels: config.metrics.quality_labels.clone(),
+        max_label_values: config.metrics.max_label_values,
+        poor_thresholds: config.metrics.poor_thresholds,
+    }
+}
+
+/// The API client with its limiter, and the self-metrics and call ledger it reports to.
+fn client(
+    config: &Config,
+    registry: &prometheus::Registry,
+) -> anyhow::Result<(Client, Arc<ExporterMetrics>, Arc<CallLedger>)> {
+    let exporter = Arc::new(ExporterMetrics::new(
+        registry,
+        config.feishu.monthly_call_budget.is_some(),
+    ));
+    let ledger = Arc::new(CallLedger::new(exporter.api_requests.clone()));
+    let mut client_options = ClientOptions::new(
+        config.feishu.base_url.clone(),
+        config.feishu.credentials.clone(),
+    );
+    client_options.user_id_type = config.feishu.user_id_type;
+    client_options.requests_per_minute = config.feishu.requests_per_minute;
+    let client = Client::new(client_options, ledger.clone())?;
+    Ok((client, exporter, ledger))
+}
+
+/// A past range into OpenMetrics; exit 130 when stopped by a signal (resumable).
+async fn run_backfill(config: Config, options: backfill::Options) -> anyhow::Result<ExitCode> {
+    let registry = prometheus::Registry::new();
+    let (client, exporter, ledger) = client(&config, &registry)?;
+    let settings = Settings::from_config(&config);
+    // The month's calls `serve` has spent count against the budget too.
+    let serving = match State::load(&settings.state_path) {
+        Ok(state) => Some(state),
+        Err(error) => {
+            tracing::warn!(%error, "the exporter's state file is unreadable: the backfill counts only its own API calls against the budget");
+            None
+        }
+    };
+    let start = backfill::Start::open(&options, serving)?;
+    let collector = Collector::new(
+        client,
+        start.sink(),
+        exporter,
+        settings,
+        start.state(),
+        ledger,
+        Arc::new(StatusBoard::new()),
+    );
+    let shutdown = CancellationToken::new();
+    let signals = {
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            wait_for_signal().await;
+            tracing::info!("stopping the backfill at the next checkpoint");
+            shutdown.cancel();
+        })
+    };
+    let display = ProgressDisplay::new();
+    let started = std::time::Instant::now();
+    let result = backfill::run(&collector, start, &options, &shutdown, &|p| {
+        display.show(p)
+    })
+    .await;
+    display.finish();
+    signals.abort();
+    match result {
+        Ok(report) => {
+            eprintln!(
+                "backfill done in {}: {} windows, {} exports ({} failed and retried, {} given up), {} API calls, {} records written to {} ({} outside the range)",
+                humantime::format_duration(Duration::from_secs(started.elapsed().as_secs())),
+                report.windows,
+                report.exports,
+                report.failed_exports,
+                report.dropped,
+                report.api_calls,
+                report.records,
+                options.output.display(),
+                report.outside,
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(backfill::BackfillError::Stopped) => {
+            eprintln!(
+                "feishu-vc-exporter: backfill stopped; run the same command with --resume to continue"
+            );
+            Ok(ExitCode::from(130))
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// The backfill's progress line on a terminal; nothing otherwise.
+struct ProgressDisplay(indicatif::ProgressBar);
+
+impl ProgressDisplay {
+    fn new() -> Self {
+        use std::io::IsTerminal as _;
+        let bar = if std::io::stderr().is_terminal() {
+            indicatif::ProgressBar::new(1000)
+        } else {
+            indicatif::ProgressBar::hidden()
+        };
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "{elapsed_precise} [{bar:24}] {percent:>3}% {msg} · ETA {eta}",
+        ) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.enable_steady_tick(Duration::from_secs(1));
+        Self(bar)
+    }
+
+    fn show(&self, p: backfill::Progress) {
+        self.0.set_position((p.fraction() * 1000.0) as u64);
+        let waiting = if p.waiting_for_budget {
+            " · waiting for the monthly API budget"
+        } else {
+            ""
+        };
+        self.0.set_message(format!(
+            "window {}/{} · {} exports ({} failed) · {} API calls{waiting}",
+            (p.windows_done + 1).min(p.windows),
+            p.windows,
+            p.exports,
+            p.failed_exports,
+            p.api_calls,
+        ));
+    }
+
+    fn finish(&self) {
+        self.0.finish_and_clear();
+    }
 }
 
 async fn wait_for_signal() {

@@ -13,7 +13,9 @@
 //! [`sheet`]: crate::sheet
 //! [`metrics`]: crate::metrics
 
+pub mod backfill;
 pub mod budget;
+mod journal;
 mod ledger;
 pub mod state;
 pub mod status;
@@ -29,7 +31,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Config;
 use crate::feishu::{Client, ExportRequest, FeishuError, MeetingStatus, Participant, PollOptions};
 use crate::metrics::{ExporterMetrics, Metrics, QualityContext};
-use crate::sheet::{self, Export, Kind, ParseOptions, Record, SheetError};
+use crate::sheet::{self, Export, ExportSink, Kind, ParseOptions, Record, Rejected, SheetError};
 
 use budget::{Budget, Priority, CALLS_PER_EXPORT};
 pub use ledger::CallLedger;
@@ -134,9 +136,48 @@ pub struct CycleReport {
     pub up: bool,
 }
 
+/// The new records of one export file, ready to be counted.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct NewRecords {
+    pub kind: Kind,
+    pub context: QualityContext,
+    pub records: Vec<Record>,
+    pub rejected: Vec<Rejected>,
+}
+
+/// Where the loop puts what it collected: the live [`Metrics`] for `serve`, a journal for
+/// `backfill`.
+pub trait RecordSink: Send + Sync {
+    /// Counts one file's new records, all of them together.
+    fn apply(&self, file: NewRecords);
+
+    /// The meetings in progress now and their participants (only `serve` asks for them).
+    fn in_progress(&self, _meetings: u64, _participants: u64) {}
+}
+
+impl RecordSink for Metrics {
+    fn apply(&self, file: NewRecords) {
+        let mut batch = self.batch(file.context);
+        batch.begin(file.kind);
+        for record in file.records {
+            batch.record(record);
+        }
+        for rejected in file.rejected {
+            batch.rejected(rejected);
+        }
+        batch.commit();
+    }
+
+    fn in_progress(&self, meetings: u64, participants: u64) {
+        self.meetings_in_progress.set(meetings as i64);
+        self.meeting_participants_in_progress
+            .set(participants as i64);
+    }
+}
+
 pub struct Collector {
     client: Client,
-    metrics: Arc<Metrics>,
+    sink: Arc<dyn RecordSink>,
     exporter: Arc<ExporterMetrics>,
     settings: Settings,
     state: Arc<Mutex<State>>,
@@ -151,7 +192,7 @@ impl Collector {
     /// `ledger` must be the client's call observer, so the budget sees every call.
     pub fn new(
         client: Client,
-        metrics: Arc<Metrics>,
+        sink: Arc<dyn RecordSink>,
         exporter: Arc<ExporterMetrics>,
         settings: Settings,
         state: State,
@@ -161,7 +202,7 @@ impl Collector {
         ledger.restore(&state.budget);
         let collector = Self {
             client,
-            metrics,
+            sink,
             exporter,
             settings,
             state: Arc::new(Mutex::new(state)),
@@ -448,7 +489,7 @@ impl Collector {
         if !self.budget_allows(Priority::MeetingsAndRooms, now) {
             return Err(TaskError::Paced);
         }
-        let metrics = self.metrics.clone();
+        let sink = self.sink.clone();
         let state = self.state.clone();
         match job {
             Phase1::Ended => {
@@ -460,7 +501,7 @@ impl Collector {
                 };
                 let follow = self.settings.participants;
                 self.run_task(Kind::MeetingList, request, move |export| {
-                    apply_meetings(&metrics, &state, export, follow, now)
+                    apply_meetings(sink.as_ref(), &state, export, follow, now)
                 })
                 .await
             }
@@ -471,10 +512,6 @@ impl Collector {
                     status: Some(MeetingStatus::Ongoing),
                     filter: None,
                 };
-                let gauges = (
-                    metrics.meetings_in_progress.clone(),
-                    metrics.meeting_participants_in_progress.clone(),
-                );
                 self.run_task(Kind::MeetingList, request, move |export| {
                     let meetings = export
                         .records
@@ -489,8 +526,7 @@ impl Collector {
                             _ => None,
                         })
                         .sum();
-                    gauges.0.set(meetings as i64);
-                    gauges.1.set(participants as i64);
+                    sink.in_progress(meetings as u64, participants);
                     Applied {
                         rows: export.records.len() as u64,
                         ..Applied::default()
@@ -508,7 +544,7 @@ impl Collector {
                     is_exclude: Some(rooms.exclude),
                 };
                 self.run_task(Kind::ResourceReservationList, request, move |export| {
-                    apply_bookings(&metrics, &state, export, now)
+                    apply_bookings(sink.as_ref(), &state, export, now)
                 })
                 .await
             }
@@ -527,7 +563,7 @@ impl Collector {
             user_id: None,
             room_id: None,
         };
-        let metrics = self.metrics.clone();
+        let sink = self.sink.clone();
         let state = self.state.clone();
         let sample = self
             .settings
@@ -536,7 +572,7 @@ impl Collector {
         let target = meeting.clone();
         let result = self
             .run_task(Kind::ParticipantList, request, move |export| {
-                apply_participants(&metrics, &state, export, &target, sample)
+                apply_participants(sink.as_ref(), &state, export, &target, sample)
             })
             .await;
         if matches!(&result, Err(e) if e.is_permanent() && !is_credentials_problem(e)) {
@@ -563,12 +599,12 @@ impl Collector {
             join_time: job.join,
             participant,
         };
-        let metrics = self.metrics.clone();
+        let sink = self.sink.clone();
         let state = self.state.clone();
         let done = job.clone();
         let result = self
             .run_task(Kind::ParticipantQualityList, request, move |export| {
-                apply_quality(&metrics, &state, export, &done)
+                apply_quality(sink.as_ref(), &state, export, &done)
             })
             .await;
         if let Err(error) = &result {
@@ -620,10 +656,10 @@ fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// Feeds the rows that were not counted before into one batch and commits it, marking their
-/// keys in the same critical section: a record is counted exactly once.
+/// Hands the rows that were not counted before to the sink, marking their keys in the same
+/// critical section: a record is counted exactly once.
 fn apply_new(
-    metrics: &Metrics,
+    sink: &dyn RecordSink,
     state: &mut State,
     export: Export,
     context: QualityContext,
@@ -632,9 +668,7 @@ fn apply_new(
     mut on_new: impl FnMut(&mut State, &Record),
 ) -> u64 {
     let kind = export.kind;
-    let mut batch = metrics.batch(context);
-    sheet::ExportSink::begin(&mut batch, kind);
-    let mut rows = 0;
+    let mut records = Vec::with_capacity(export.records.len());
     for record in export.records {
         let fresh = match key_of(&record) {
             Some((key, time)) => state.first_time(key, time),
@@ -642,25 +676,31 @@ fn apply_new(
         };
         if fresh {
             on_new(state, &record);
-            sheet::ExportSink::record(&mut batch, record);
-            rows += 1;
+            records.push(record);
         }
     }
-    for rejected in export.rejected {
-        if state.first_time(
-            format!("x:{}:{:016x}", kind.as_str(), rejected.fingerprint),
-            now,
-        ) {
-            sheet::ExportSink::rejected(&mut batch, rejected);
-            rows += 1;
-        }
-    }
-    batch.commit();
+    let rejected: Vec<Rejected> = export
+        .rejected
+        .into_iter()
+        .filter(|rejected| {
+            state.first_time(
+                format!("x:{}:{:016x}", kind.as_str(), rejected.fingerprint),
+                now,
+            )
+        })
+        .collect();
+    let rows = (records.len() + rejected.len()) as u64;
+    sink.apply(NewRecords {
+        kind,
+        context,
+        records,
+        rejected,
+    });
     rows
 }
 
 fn apply_meetings(
-    metrics: &Metrics,
+    sink: &dyn RecordSink,
     state: &Mutex<State>,
     export: Export,
     follow: bool,
@@ -669,7 +709,7 @@ fn apply_meetings(
     let mut state = lock(state);
     let mut applied = Applied::default();
     let rows = apply_new(
-        metrics,
+        sink,
         &mut state,
         export,
         QualityContext::default(),
@@ -700,7 +740,7 @@ fn apply_meetings(
 }
 
 fn apply_participants(
-    metrics: &Metrics,
+    sink: &dyn RecordSink,
     state: &Mutex<State>,
     export: Export,
     meeting: &MeetingRef,
@@ -717,7 +757,7 @@ fn apply_participants(
         return applied;
     }
     let rows = apply_new(
-        metrics,
+        sink,
         &mut state,
         export,
         QualityContext::default(),
@@ -759,7 +799,7 @@ fn apply_participants(
 }
 
 fn apply_quality(
-    metrics: &Metrics,
+    sink: &dyn RecordSink,
     state: &Mutex<State>,
     export: Export,
     job: &QualityJob,
@@ -776,7 +816,7 @@ fn apply_quality(
         location: job.location.clone(),
     };
     let rows = apply_new(
-        metrics,
+        sink,
         &mut state,
         export,
         context,
@@ -794,7 +834,7 @@ fn apply_quality(
     applied
 }
 
-fn apply_bookings(metrics: &Metrics, state: &Mutex<State>, export: Export, now: i64) -> Applied {
+fn apply_bookings(sink: &dyn RecordSink, state: &Mutex<State>, export: Export, now: i64) -> Applied {
     let mut state = lock(state);
     let mut applied = Applied::default();
     // A booking's state is final once it has ended; later ones wait for a later cycle.
@@ -807,7 +847,7 @@ fn apply_bookings(metrics: &Metrics, state: &Mutex<State>, export: Export, now: 
         ..export
     };
     let rows = apply_new(
-        metrics,
+        sink,
         &mut state,
         export,
         QualityContext::default(),

@@ -119,15 +119,7 @@ impl State {
             source,
         };
         let json = serde_json::to_vec(self).map_err(|e| write(std::io::Error::other(e)))?;
-        let dir = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let mut temp = tempfile::NamedTempFile::new_in(dir).map_err(write)?;
-        std::io::Write::write_all(&mut temp, &json).map_err(write)?;
-        temp.as_file().sync_all().map_err(write)?;
-        temp.persist(path).map_err(|e| write(e.error))?;
-        Ok(())
+        write_atomically(path, &json).map_err(write)
     }
 
     /// Whether `key` was counted; marks it counted at `time` if not.
@@ -151,6 +143,20 @@ impl State {
         let newest = self.newest.entry(kind.to_owned()).or_insert(time);
         *newest = (*newest).max(time);
     }
+}
+
+/// Writes `bytes` to a temporary file beside `path` (mode 0600), syncs it and renames it over
+/// `path`.
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut temp = tempfile::NamedTempFile::new_in(dir)?;
+    std::io::Write::write_all(&mut temp, bytes)?;
+    temp.as_file().sync_all()?;
+    temp.persist(path).map_err(|e| e.error)?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -20,7 +20,7 @@ pub(super) const POOR_REASONS: [&str; 3] = ["latency", "jitter", "packet_loss"];
 /// Who the quality minutes of a file belong to, for the optional quality labels. A quality
 /// export covers one participant; the loop knows their device and network from the
 /// participant list, a file ingested by hand does not (`unknown`).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct QualityContext {
     pub device: Option<String>,
     pub network_type: Option<String>,

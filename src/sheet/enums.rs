@@ -6,7 +6,7 @@ use super::header::normalise;
 macro_rules! label_enum {
     ($(#[$meta:meta])* $name:ident { $($variant:ident => $label:literal: [$($text:literal),* $(,)?]),* $(,)? }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
         pub enum $name { $($variant,)* Other }
 
         impl $name {
@@ -67,7 +67,7 @@ label_enum! {
 
 /// 离会原因 is free text that can name the host who removed someone, so it is never a label as
 /// written: it is sorted by keyword into a fixed set.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum LeaveReason {
     MeetingEnded,
     Left,

@@ -4,7 +4,7 @@ use super::header::ColumnSpec;
 use super::row::{required, slot_in, Row, RowError, Schema};
 use super::{Kind, Record};
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Meeting {
     /// The 9-digit meeting number: needed to ask for the participant list, never a label.
     pub meeting_no: String,

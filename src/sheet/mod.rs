@@ -31,7 +31,7 @@ pub use value::Invalid;
 use row::{Row, RowError, Schema};
 
 /// The four export kinds, named as the API names them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum Kind {
     MeetingList,
     ParticipantList,
@@ -76,7 +76,7 @@ impl fmt::Display for Kind {
 /// One data row, typed.
 // Quality minutes are the large, hot variant: boxing them would allocate once per row.
 #[allow(clippy::large_enum_variant)]
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Record {
     Meeting(Meeting),
     Participant(ParticipantSession),
@@ -85,7 +85,7 @@ pub enum Record {
 }
 
 /// A data row that could not be read; the rest of the file still counts.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Rejected {
     /// 1-based row number as a spreadsheet shows it.
     pub row: u32,

@@ -5,7 +5,7 @@ use super::header::ColumnSpec;
 use super::row::{required, slot_in, Row, RowError, Schema};
 use super::{Kind, Record};
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ParticipantSession {
     /// Needed to request this participant's quality export; never a label, never logged.
     pub user_id: Option<String>,

@@ -44,7 +44,7 @@ impl Direction {
 }
 
 /// One medium in one direction during one minute. `None`: the medium was not used.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StreamSample {
     pub bitrate_bytes_per_second: Option<f64>,
     pub latency_seconds: Option<f64>,
@@ -55,7 +55,7 @@ pub struct StreamSample {
     pub packet_loss_peak_ratio: Option<f64>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct QualityMinute {
     pub time: i64,
     /// Indexed `[media as usize][direction as usize]`; see [`QualityMinute::stream`].

@@ -5,7 +5,7 @@ use super::header::ColumnSpec;
 use super::row::{required, slot_in, Row, RowError, Schema};
 use super::{Kind, Record};
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Reservation {
     /// The room's name: a label value, capped like every free-form label.
     pub room: String,

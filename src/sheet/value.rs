@@ -8,7 +8,7 @@ use chrono::{FixedOffset, NaiveDate, NaiveDateTime, TimeZone};
 
 /// Why a value could not be read; becomes the `reason` label of
 /// `feishu_vc_export_rows_rejected_total`, so the set is small and fixed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Invalid {
     Time,
     Duration,
