@@ -12,8 +12,8 @@ use feishu_vc_exporter::collect::{backfill, CallLedger, Collector, Settings};
 use feishu_vc_exporter::config::{self, Config, ConfigError};
 use feishu_vc_exporter::feishu::{Client, ClientOptions};
 use feishu_vc_exporter::ingest::{ingest_file, replay_file};
-use feishu_vc_exporter::metrics::openmetrics::{check_labels, Replay, StepWriter};
 use feishu_vc_exporter::logging;
+use feishu_vc_exporter::metrics::openmetrics::{check_labels, Replay, StepWriter};
 use feishu_vc_exporter::metrics::{ExporterMetrics, Metrics, MetricsOptions};
 use feishu_vc_exporter::server::{self, ServerError};
 use feishu_vc_exporter::sheet::ParseOptions;
@@ -301,10 +301,7 @@ async fn run_backfill(config: Config, options: backfill::Options) -> anyhow::Res
     };
     let display = ProgressDisplay::new();
     let started = std::time::Instant::now();
-    let result = backfill::run(&collector, start, &options, &shutdown, &|p| {
-        display.show(p)
-    })
-    .await;
+    let result = backfill::run(&collector, start, &options, &shutdown, &|p| display.show(p)).await;
     display.finish();
     signals.abort();
     match result {

@@ -231,8 +231,7 @@ impl Progress {
         if self.windows == 0 {
             return 1.0;
         }
-        let within =
-            self.window_exports as f64 / (self.window_exports + self.queued).max(1) as f64;
+        let within = self.window_exports as f64 / (self.window_exports + self.queued).max(1) as f64;
         ((self.windows_done as f64 + within) / self.windows as f64).min(1.0)
     }
 }
@@ -335,7 +334,11 @@ impl Run<'_> {
             };
             let what = format!("{what} of {}", range_text(window.0, window.1));
             self.until_done(&what, || async {
-                vec![collector.phase1(list.clone(), window, super::unix_now()).await]
+                vec![
+                    collector
+                        .phase1(list.clone(), window, super::unix_now())
+                        .await,
+                ]
             })
             .await?;
         }
@@ -494,7 +497,11 @@ fn write_output(journal: &Journal, options: &Options) -> Result<(u64, u64), Back
         source,
     };
     journal.checkpoint().map_err(journal_error)?;
-    let writer = StepWriter::new(options.metrics.clone(), options.step_seconds, &options.labels);
+    let writer = StepWriter::new(
+        options.metrics.clone(),
+        options.step_seconds,
+        &options.labels,
+    );
     let mut replay = Replay::new(writer, Some((options.from, options.to)));
     let mut records = 0;
     for entry in Journal::read(journal.path()).map_err(journal_error)? {
@@ -526,4 +533,3 @@ fn write_output(journal: &Journal, options: &Options) -> Result<(u64, u64), Back
         .map_err(|e| output_error(e.error))?;
     Ok((records - outside, outside))
 }
-

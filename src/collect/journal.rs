@@ -39,7 +39,11 @@ impl Journal {
     /// Opens the journal at `path` keeping its first `keep` bytes (0: a new journal).
     pub fn open(path: &Path, keep: u64) -> io::Result<Self> {
         let mut options = OpenOptions::new();
-        options.create(true).truncate(keep == 0).read(true).write(true);
+        options
+            .create(true)
+            .truncate(keep == 0)
+            .read(true)
+            .write(true);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
         let mut file = options.open(path)?;
@@ -75,7 +79,9 @@ impl Journal {
             return Err(error);
         }
         let Some(encoder) = writer.encoder.take() else {
-            return Err(io::Error::other("the journal was left unusable by an earlier error"));
+            return Err(io::Error::other(
+                "the journal was left unusable by an earlier error",
+            ));
         };
         let mut file = encoder.finish()?.into_inner().map_err(|e| e.into_error())?;
         file.sync_data()?;

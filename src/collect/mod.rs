@@ -834,7 +834,12 @@ fn apply_quality(
     applied
 }
 
-fn apply_bookings(sink: &dyn RecordSink, state: &Mutex<State>, export: Export, now: i64) -> Applied {
+fn apply_bookings(
+    sink: &dyn RecordSink,
+    state: &Mutex<State>,
+    export: Export,
+    now: i64,
+) -> Applied {
     let mut state = lock(state);
     let mut applied = Applied::default();
     // A booking's state is final once it has ended; later ones wait for a later cycle.

@@ -98,6 +98,8 @@ struct Pending {
     item: Item,
 }
 
+// Nearly every item is a record: boxing them would allocate once per row.
+#[allow(clippy::large_enum_variant)]
 enum Item {
     Record(Record),
     Rejected(Rejected),
@@ -410,7 +412,10 @@ mod tests {
     }
 
     fn replay(range: Option<(i64, i64)>, labels: &[(String, String)]) -> Replay {
-        Replay::new(StepWriter::new(MetricsOptions::default(), 60, labels), range)
+        Replay::new(
+            StepWriter::new(MetricsOptions::default(), 60, labels),
+            range,
+        )
     }
 
     fn output(replay: Replay) -> String {

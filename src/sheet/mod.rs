@@ -31,7 +31,9 @@ pub use value::Invalid;
 use row::{Row, RowError, Schema};
 
 /// The four export kinds, named as the API names them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum Kind {
     MeetingList,
     ParticipantList,

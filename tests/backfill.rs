@@ -1,0 +1,324 @@
+//! `backfill` end to end: the binary pulls an hour from the simulator over HTTP, is stopped
+//! half way and resumed, and its OpenMetrics output goes through
+//! `promtool tsdb create-blocks-from openmetrics` into a real Prometheus, which must answer
+//! the simulator's ground truth.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use chrono::{Datelike, Duration as Days, FixedOffset, TimeZone, Utc, Weekday};
+use feishu_vc_exporter::simulator::{Simulator, SimulatorHandle, SimulatorOptions, Tenant};
+
+const SEED: u64 = 11;
+const JOB: &str = "feishu-vc-backfill-test";
+
+/// A child process killed when the test ends, however it ends.
+struct Process(Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn wait_until<T>(what: &str, limit: Duration, mut probe: impl FnMut() -> Option<T>) -> T {
+    let started = Instant::now();
+    loop {
+        if let Some(found) = probe() {
+            return found;
+        }
+        assert!(started.elapsed() < limit, "{what}: not after {limit:?}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// 10:00–11:00 (+08:00) of the last weekday at least two days ago: a busy, finished hour.
+fn busy_hour() -> (i64, i64) {
+    let tz = FixedOffset::east_opt(8 * 3600).unwrap();
+    let mut day = Utc::now().with_timezone(&tz).date_naive() - Days::days(2);
+    while matches!(day.weekday(), Weekday::Sat | Weekday::Sun) {
+        day -= Days::days(1);
+    }
+    let from = tz
+        .from_local_datetime(&day.and_hms_opt(10, 0, 0).unwrap())
+        .unwrap()
+        .timestamp();
+    (from, from + 3600)
+}
+
+/// What the exporter must count for `[from, to)`: meetings ending in it, sessions leaving in
+/// it, and quality minutes in it, of the meetings that start in it.
+fn ground_truth(from: i64, to: i64) -> (u64, u64, u64) {
+    let tenant = Tenant::new(SEED);
+    let meetings = tenant.meetings_started_between(from, to);
+    let in_range = |t: i64| (from..to).contains(&t);
+    let ended = meetings.iter().filter(|m| in_range(m.end)).count() as u64;
+    let sessions = meetings
+        .iter()
+        .flat_map(|m| &m.participants)
+        .filter(|p| in_range(p.leave))
+        .count() as u64;
+    let minutes = meetings
+        .iter()
+        .flat_map(|m| &m.participants)
+        .flat_map(|p| p.quality_minute_times())
+        .filter(|t| in_range(*t))
+        .count() as u64;
+    (ended, sessions, minutes)
+}
+
+fn start_simulator(runtime: &tokio::runtime::Runtime) -> SimulatorHandle {
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Simulator::start(
+            listener,
+            SimulatorOptions {
+                seed: SEED,
+                task_delay: (Duration::from_millis(5), Duration::from_millis(40)),
+                ..SimulatorOptions::default()
+            },
+        )
+        .await
+    })
+}
+
+fn backfill(config: &Path, range: (i64, i64), output: &Path, resume: bool) -> Command {
+    let time = |t: i64| chrono::DateTime::from_timestamp(t, 0).unwrap().to_rfc3339();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_feishu-vc-exporter"));
+    command
+        .args(["backfill", "--config"])
+        .arg(config)
+        .args(["--from", &time(range.0), "--to", &time(range.1), "--output"])
+        .arg(output)
+        .args([
+            "--label",
+            &format!("job={JOB}"),
+            "--label",
+            "instance=test:9",
+        ])
+        .env("FEISHU_APP_ID", "cli_demo")
+        .env("FEISHU_APP_SECRET", "demo-secret")
+        .env_remove("RUST_LOG");
+    if resume {
+        command.arg("--resume");
+    }
+    command
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "status {:?}\nstdout: {}\nstderr: {}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// The last value of every series starting with `prefix` (a name and `{`, perhaps some
+/// labels) in an OpenMetrics text, summed.
+fn final_sum(om: &str, prefix: &str) -> f64 {
+    let mut last: BTreeMap<&str, f64> = BTreeMap::new();
+    for line in om.lines().filter(|l| l.starts_with(prefix)) {
+        let mut fields = line.rsplitn(3, ' ');
+        let (_time, value, series) = (fields.next(), fields.next(), fields.next());
+        if let (Some(value), Some(series)) = (value, series) {
+            last.insert(series, value.parse().unwrap());
+        }
+    }
+    last.values().sum()
+}
+
+fn query(port: u16, expr: &str, time: i64) -> Option<f64> {
+    let url = format!("http://127.0.0.1:{port}/api/v1/query");
+    let body: serde_json::Value = reqwest::blocking::Client::new()
+        .get(url)
+        .query(&[("query", expr), ("time", &time.to_string())])
+        .send()
+        .ok()?
+        .json()
+        .ok()?;
+    body["data"]["result"][0]["value"][1].as_str()?.parse().ok()
+}
+
+#[test]
+fn backfill_resumes_after_a_stop_and_loads_into_prometheus_with_the_ground_truth() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let simulator = start_simulator(&runtime);
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "feishu:\n  base_url: {}/\n  requests_per_minute: 100\n\
+             collect:\n  concurrency: 8\n  poll: {{initial_delay: 50ms, max_delay: 500ms, timeout: 60s}}\n\
+             state:\n  path: {}\n",
+            simulator.base_url(),
+            dir.path().join("serve.state.json").display()
+        ),
+    )
+    .unwrap();
+    let range = busy_hour();
+    let (meetings, sessions, minutes) = ground_truth(range.0, range.1);
+    assert!(
+        meetings > 0 && minutes > 100,
+        "a quiet hour: {meetings} meetings"
+    );
+    let output: PathBuf = dir.path().join("history.om");
+    let state = dir.path().join("history.om.backfill-state.json");
+    let journal = dir.path().join("history.om.backfill-journal.gz");
+
+    // Stopped once the participant lists are in and quality exports are under way.
+    let child = backfill(&config, range, &output, false)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut child = Process(child);
+    wait_until("quality exports queued", Duration::from_secs(120), || {
+        let checkpoint: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&state).ok()?).ok()?;
+        let backlog = checkpoint["collect"]["quality_backlog"].as_array()?.len();
+        (backlog > 0).then_some(())
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    let pid = child.0.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let stopped = wait_until("exit after SIGINT", Duration::from_secs(20), || {
+        child.0.try_wait().unwrap()
+    });
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.0.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert_eq!(stopped.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("--resume"), "{stderr}");
+    assert!(!output.exists(), "no output before the range is done");
+    assert!(state.exists() && journal.exists());
+
+    // Without --resume the interrupted work is not overwritten.
+    let refused = backfill(&config, range, &output, false).output().unwrap();
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("history.om.backfill-state.json"),
+        "{}",
+        text(&refused)
+    );
+    // Nor is it mixed up with another range.
+    let other = backfill(&config, (range.0, range.1 + 60), &output, true)
+        .output()
+        .unwrap();
+    assert_eq!(other.status.code(), Some(1), "{}", text(&other));
+
+    let resumed = backfill(&config, range, &output, true).output().unwrap();
+    assert!(resumed.status.success(), "{}", text(&resumed));
+    assert!(
+        !state.exists() && !journal.exists(),
+        "work files left behind"
+    );
+    let summary = String::from_utf8_lossy(&resumed.stderr);
+    assert!(summary.contains("backfill done"), "{summary}");
+    // Quiet when not a terminal: no progress bar drawing.
+    assert!(
+        !summary.contains('\r') && !summary.contains('\u{1b}'),
+        "{summary}"
+    );
+
+    // Exactly the ground truth, although the first run was stopped half way.
+    let om = std::fs::read_to_string(&output).unwrap();
+    assert!(om.ends_with("# EOF\n"));
+    assert_eq!(final_sum(&om, "feishu_vc_meetings_total{"), meetings as f64);
+    assert_eq!(
+        final_sum(&om, "feishu_vc_participant_sessions_total{"),
+        sessions as f64
+    );
+    let quality_rows = "feishu_vc_export_rows_total{kind=\"participant_quality_list\"";
+    assert_eq!(final_sum(&om, quality_rows), minutes as f64);
+    // Every sample is in the range, and carries the extra labels.
+    for line in om.lines().filter(|l| !l.starts_with('#')) {
+        let time: i64 = line.rsplit(' ').next().unwrap().parse().unwrap();
+        assert!((range.0..range.1).contains(&time), "{line}");
+        assert!(
+            line.contains(&format!("job=\"{JOB}\",instance=\"test:9\"")),
+            "{line}"
+        );
+    }
+    // No personal data from the exports reaches the output.
+    let tenant = Tenant::new(SEED);
+    let people = tenant
+        .meetings_started_between(range.0, range.1)
+        .into_iter()
+        .flat_map(|m| m.participants)
+        // Room devices take part under the room's name, which is a label on purpose.
+        .filter(|p| p.room_id.is_none())
+        .map(|p| p.person);
+    for person in people {
+        for personal in [
+            &person.name,
+            &person.open_id,
+            &person.user_id,
+            &person.email,
+        ] {
+            assert!(
+                personal.is_empty() || !om.contains(personal.as_str()),
+                "personal data in the output"
+            );
+        }
+    }
+
+    // promtool turns it into blocks; a real Prometheus opened on them answers the totals.
+    let data = dir.path().join("data");
+    let blocks = Command::new("promtool")
+        .args(["tsdb", "create-blocks-from", "openmetrics"])
+        .arg(&output)
+        .arg(&data)
+        .output()
+        .expect("promtool is not installed: run the README's test command (bash .ci/run)");
+    assert!(blocks.status.success(), "{}", text(&blocks));
+    let prometheus_config = dir.path().join("prometheus.yml");
+    std::fs::write(&prometheus_config, "scrape_configs: []\n").unwrap();
+    let port = free_port();
+    let _prometheus = Process(
+        Command::new("prometheus")
+            .arg(format!("--config.file={}", prometheus_config.display()))
+            .arg(format!("--storage.tsdb.path={}", data.display()))
+            .arg("--storage.tsdb.retention.time=100y")
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("prometheus is not installed: run the README's test command (bash .ci/run)"),
+    );
+    let at = range.1 - 60;
+    let selector = format!("{{job=\"{JOB}\",instance=\"test:9\"}}");
+    let answered = wait_until("Prometheus answers", Duration::from_secs(60), || {
+        query(
+            port,
+            &format!("sum(feishu_vc_meetings_total{selector})"),
+            at,
+        )
+    });
+    assert_eq!(answered, meetings as f64);
+    let rows = format!(
+        "sum(feishu_vc_export_rows_total{{job=\"{JOB}\",kind=\"participant_quality_list\"}})"
+    );
+    assert_eq!(query(port, &rows, at), Some(minutes as f64));
+    // And rate() works over the backfilled range: some quality rows per second in the hour.
+    let rate = format!(
+        "sum(increase(feishu_vc_export_rows_total{{job=\"{JOB}\",kind=\"participant_quality_list\"}}[50m]))"
+    );
+    assert!(query(port, &rate, at).is_some_and(|v| v > 0.0));
+    runtime.block_on(simulator.shutdown());
+}
