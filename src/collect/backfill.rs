@@ -23,6 +23,7 @@ use super::state::{write_atomically, State, StateError};
 use super::{Applied, Collector, Phase1, RecordSink, TaskError};
 use crate::metrics::openmetrics::{Replay, StepWriter};
 use crate::metrics::MetricsOptions;
+use crate::sheet::Kind;
 
 /// Bumped when the checkpoint's meaning changes.
 const VERSION: u32 = 1;
@@ -263,6 +264,7 @@ pub async fn run(
         },
         on_progress,
         shutdown,
+        window_started_at: 0,
     };
     let started = Instant::now();
     while checkpoint.next_window < options.to {
@@ -270,7 +272,7 @@ pub async fn run(
             checkpoint.next_window,
             (checkpoint.next_window + WINDOW_SECONDS).min(options.to),
         );
-        run.progress.window_exports = 0;
+        run.window_started_at = run.tasks_so_far().0;
         if let Err(error) = run.window(window, &mut checkpoint).await {
             // Keep what was fetched since the last round; the window starts again on resume.
             run.save(&mut checkpoint).await?;
@@ -312,6 +314,8 @@ struct Run<'a> {
     progress: Progress,
     on_progress: &'a (dyn Fn(Progress) + Sync),
     shutdown: &'a CancellationToken,
+    /// Exports that had succeeded when the current window started.
+    window_started_at: u64,
 }
 
 impl Run<'_> {
@@ -405,9 +409,21 @@ impl Run<'_> {
         let mut fruitless = 0;
         let mut backoff = Duration::from_secs(1);
         loop {
-            let results = tokio::select! {
-                results = round() => results,
-                _ = self.shutdown.cancelled() => return Err(BackfillError::Stopped),
+            if let Some(budget) = &self.collector.settings.budget {
+                self.collector
+                    .ledger
+                    .roll_month(&budget.month_of(super::unix_now()));
+            }
+            // The display follows the exports as they finish, not only round by round.
+            let round = round();
+            tokio::pin!(round);
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            let results = loop {
+                tokio::select! {
+                    results = &mut round => break results,
+                    _ = tick.tick() => self.publish(false),
+                    _ = self.shutdown.cancelled() => return Err(BackfillError::Stopped),
+                }
             };
             let (mut succeeded, mut paced, mut last_error) = (0, 0, None);
             for result in results {
@@ -421,7 +437,6 @@ impl Run<'_> {
                 }
             }
             self.report.exports += succeeded as u64;
-            self.progress.window_exports += succeeded as u64;
             self.publish(paced > 0 && succeeded == 0);
             if succeeded > 0 || (paced == 0 && last_error.is_none()) {
                 return Ok(succeeded);
@@ -452,12 +467,31 @@ impl Run<'_> {
             let state = self.collector.state();
             state.pending_participants.len() + state.quality_backlog.len()
         };
+        let (succeeded, failed) = self.tasks_so_far();
         self.progress.queued = queued as u64;
-        self.progress.exports = self.report.exports;
-        self.progress.failed_exports = self.report.failed_exports;
+        self.progress.window_exports = succeeded - self.window_started_at;
+        self.progress.exports = succeeded;
+        self.progress.failed_exports = failed;
         self.progress.api_calls = self.collector.ledger.total_calls();
         self.progress.waiting_for_budget = waiting_for_budget;
         (self.on_progress)(self.progress);
+    }
+
+    /// Exports that succeeded and failed so far, from the loop's own task counters.
+    fn tasks_so_far(&self) -> (u64, u64) {
+        let tasks = &self.collector.exporter.tasks;
+        let (mut succeeded, mut failed) = (0, 0);
+        for kind in Kind::ALL {
+            for result in ["success", "failed", "timeout", "error"] {
+                let count = tasks.with_label_values(&[kind.as_str(), result]).get();
+                if result == "success" {
+                    succeeded += count;
+                } else {
+                    failed += count;
+                }
+            }
+        }
+        (succeeded, failed)
     }
 
     /// Syncs the journal and saves the loop's state with its length, once no file is half
