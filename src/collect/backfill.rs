@@ -217,8 +217,9 @@ fn range_text(from: i64, to: i64) -> String {
 pub struct Progress {
     pub windows_done: u64,
     pub windows: u64,
-    /// Exports done and still queued (participant lists and quality) in the current window.
+    /// Exports done in the current window.
     pub window_exports: u64,
+    /// Exports still queued in the current window (participant lists and quality).
     pub queued: u64,
     pub exports: u64,
     pub failed_exports: u64,
@@ -237,7 +238,7 @@ impl Progress {
     }
 }
 
-/// Runs the backfill to the end; `on_progress` is called after every export round.
+/// Runs the backfill to the end; `on_progress` is called every second while exports run.
 /// The `collector` must have been built with `start`'s journal as its sink and `start`'s state.
 pub async fn run(
     collector: &Collector,
