@@ -61,6 +61,8 @@ enum Totals {
         cpu: [LocalHistogram; 3],
         /// `[media][reason]` minute counts.
         poor: [[u64; 3]; 3],
+        /// `[media]` minutes in which the media was used.
+        used: [u64; 3],
         /// Audio MOS by `[direction]`.
         mos: [LocalHistogram; 2],
     },
@@ -158,17 +160,21 @@ impl<'m> FileBatch<'m> {
                 streams,
                 cpu,
                 poor,
+                used,
                 mos,
             } => {
                 streams.iter().for_each(LocalHistogram::flush);
                 cpu.iter().for_each(LocalHistogram::flush);
                 mos.iter().for_each(LocalHistogram::flush);
-                for (media, counts) in crate::sheet::Media::ALL.iter().zip(poor) {
+                for ((media, counts), used) in crate::sheet::Media::ALL.iter().zip(poor).zip(used) {
                     for (reason, count) in POOR_REASONS.iter().zip(counts) {
                         m.quality_poor_minutes
                             .with_label_values(&[media.as_str(), reason])
                             .inc_by(count);
                     }
+                    m.quality_minutes
+                        .with_label_values(&[media.as_str()])
+                        .inc_by(used);
                 }
             }
             Totals::Rooms {
@@ -248,6 +254,7 @@ impl<'m> FileBatch<'m> {
             streams,
             cpu,
             poor: [[0; 3]; 3],
+            used: [0; 3],
             mos,
         }
     }
@@ -312,13 +319,20 @@ impl<'m> FileBatch<'m> {
             streams,
             cpu,
             poor,
+            used,
             mos,
         } = &mut self.totals
         else {
             return;
         };
-        // A minute is poor for a media and reason when either direction exceeds the threshold.
-        for (media, counts) in minute.streams.iter().zip(poor.iter_mut()) {
+        // A minute is poor for a media and reason when either direction exceeds the threshold;
+        // it is a minute of that media when either direction has a value.
+        for ((media, counts), used) in minute.streams.iter().zip(poor.iter_mut()).zip(used) {
+            *used += u64::from(
+                media
+                    .iter()
+                    .any(|s| *s != crate::sheet::StreamSample::default()),
+            );
             let exceeds = |value: fn(&crate::sheet::StreamSample) -> Option<f64>, limit: f64| {
                 media.iter().any(|s| value(s).is_some_and(|v| v > limit))
             };
@@ -549,6 +563,11 @@ mod tests {
             for (reason, count) in super::POOR_REASONS.iter().zip(counts) {
                 assert_eq!(poor(&metrics, media, reason), count, "{media} {reason}");
             }
+        }
+        // The denominator: minutes in which the media had a value in either direction.
+        for (media, used) in [("audio", 2), ("video", 1), ("screen", 0)] {
+            let minutes = metrics.quality_minutes.with_label_values(&[media]).get();
+            assert_eq!(minutes, used, "{media}");
         }
         // MOS: two audio directions in each of the first two minutes.
         for direction in ["receive", "send"] {

@@ -92,6 +92,7 @@ pub struct Metrics {
     quality_cpu: [HistogramVec; 3],
     /// Labels media, reason (`POOR_REASONS`).
     quality_poor_minutes: IntCounterVec,
+    quality_minutes: IntCounterVec,
     /// Labels direction, extra.
     quality_audio_mos: HistogramVec,
 
@@ -220,6 +221,14 @@ impl Metrics {
                 quality_poor_minutes.with_label_values(&[media.as_str(), reason]);
             }
         }
+        let quality_minutes = f.counter_vec(
+            "feishu_vc_quality_minute_samples_total",
+            "Participant minutes in which a media had a value in either direction: the denominator of the poor-minute share.",
+            &["media"],
+        );
+        for media in crate::sheet::Media::ALL {
+            quality_minutes.with_label_values(&[media.as_str()]);
+        }
         let mut mos_labels = vec!["direction"];
         mos_labels.extend(&extra);
 
@@ -318,6 +327,7 @@ impl Metrics {
                 ),
             ],
             quality_poor_minutes,
+            quality_minutes,
             quality_audio_mos: f.histogram_vec(
                 "feishu_vc_quality_audio_mos",
                 "Per-minute audio MOS estimate (1-4.5) from latency, jitter and packet loss by a simplified ITU-T G.107 E-model.",
