@@ -1,5 +1,6 @@
 //! The collection loop (DESIGN.md section 3): decides what to export, asks [`feishu`] for the
-//! bytes, hands them to [`sheet`] and feeds the new records to [`metrics`], exactly once.
+//! bytes, hands them to [`sheet`] and feeds the new records to a [`RecordSink`] exactly once:
+//! the live [`metrics`] for `serve`, a journal for [`backfill`].
 //!
 //! Each cycle runs three phases, each concurrent up to `collect.concurrency`:
 //! 1. meetings (ended in the lookback; in progress, for the gauges) and room bookings;
