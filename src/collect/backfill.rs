@@ -4,7 +4,7 @@
 //! The range is walked in windows of a day, oldest first. Each window runs the loop's phases
 //! (meetings and rooms, then every participant list, then every quality export) until its
 //! work is done, through the same client, limiter, budget and exactly-once keys as `serve`;
-//! the new records go to a [`Journal`] beside the output instead of the live metrics. After
+//! the new records go to a journal beside the output instead of the live metrics. After
 //! every round of exports the journal is synced and the state saved beside it, so an
 //! interrupted run continues with `--resume`. At the end the journal is replayed in time
 //! order into the output (through a temporary file, renamed into place) and both are removed.
