@@ -9,7 +9,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::{Datelike, Duration as Days, FixedOffset, TimeZone, Utc, Weekday};
-use feishu_vc_exporter::simulator::{Simulator, SimulatorHandle, SimulatorOptions, Tenant};
+use feishu_vc_exporter::simulator::{Faults, Simulator, SimulatorHandle, SimulatorOptions, Tenant};
 
 const SEED: u64 = 11;
 const JOB: &str = "feishu-vc-backfill-test";
@@ -78,7 +78,7 @@ fn ground_truth(from: i64, to: i64) -> (u64, u64, u64) {
     (ended, sessions, minutes)
 }
 
-fn start_simulator(runtime: &tokio::runtime::Runtime) -> SimulatorHandle {
+fn start_simulator(runtime: &tokio::runtime::Runtime, faults: Faults) -> SimulatorHandle {
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         Simulator::start(
@@ -86,11 +86,28 @@ fn start_simulator(runtime: &tokio::runtime::Runtime) -> SimulatorHandle {
             SimulatorOptions {
                 seed: SEED,
                 task_delay: (Duration::from_millis(5), Duration::from_millis(40)),
+                faults,
                 ..SimulatorOptions::default()
             },
         )
         .await
     })
+}
+
+/// A configuration for the simulator at `base_url`, as fast as the client allows.
+fn write_config(dir: &Path, base_url: &str) -> PathBuf {
+    let config = dir.join("config.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "feishu:\n  base_url: {base_url}/\n  requests_per_minute: 100\n\
+             collect:\n  concurrency: 8\n  poll: {{initial_delay: 50ms, max_delay: 500ms, timeout: 60s}}\n\
+             state:\n  path: {}\n",
+            dir.join("serve.state.json").display()
+        ),
+    )
+    .unwrap();
+    config
 }
 
 fn backfill(config: &Path, range: (i64, i64), output: &Path, resume: bool) -> Command {
@@ -154,20 +171,9 @@ fn query(port: u16, expr: &str, time: i64) -> Option<f64> {
 #[test]
 fn backfill_resumes_after_a_stop_and_loads_into_prometheus_with_the_ground_truth() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let simulator = start_simulator(&runtime);
+    let simulator = start_simulator(&runtime, Faults::default());
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("config.yml");
-    std::fs::write(
-        &config,
-        format!(
-            "feishu:\n  base_url: {}/\n  requests_per_minute: 100\n\
-             collect:\n  concurrency: 8\n  poll: {{initial_delay: 50ms, max_delay: 500ms, timeout: 60s}}\n\
-             state:\n  path: {}\n",
-            simulator.base_url(),
-            dir.path().join("serve.state.json").display()
-        ),
-    )
-    .unwrap();
+    let config = write_config(dir.path(), &simulator.base_url());
     let range = busy_hour();
     let (meetings, sessions, minutes) = ground_truth(range.0, range.1);
     assert!(
@@ -320,5 +326,42 @@ fn backfill_resumes_after_a_stop_and_loads_into_prometheus_with_the_ground_truth
         "sum(increase(feishu_vc_export_rows_total{{job=\"{JOB}\",kind=\"participant_quality_list\"}}[50m]))"
     );
     assert!(query(port, &rate, at).is_some_and(|v| v > 0.0));
+    runtime.block_on(simulator.shutdown());
+}
+
+/// Server errors, failed tasks and truncated downloads are retried until every export is in:
+/// the totals are still exactly the ground truth.
+#[test]
+fn backfill_through_faults_counts_exactly_the_ground_truth() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let simulator = start_simulator(
+        &runtime,
+        Faults {
+            error_rate: 0.05,
+            failed_task_rate: 0.1,
+            truncated_download_rate: 0.1,
+            slow_task_rate: 0.0,
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &simulator.base_url());
+    // Twenty minutes of the next hour: the client's 100 calls a minute bound the test's time.
+    let from = busy_hour().1;
+    let range = (from, from + 1200);
+    let (meetings, sessions, minutes) = ground_truth(range.0, range.1);
+    assert!(sessions > 0 && minutes > 0, "a quiet spell");
+    let output = dir.path().join("faults.om");
+    let done = backfill(&config, range, &output, false).output().unwrap();
+    assert!(done.status.success(), "{}", text(&done));
+    let summary = String::from_utf8_lossy(&done.stderr);
+    assert!(summary.contains("0 given up"), "{summary}");
+    let om = std::fs::read_to_string(&output).unwrap();
+    assert_eq!(final_sum(&om, "feishu_vc_meetings_total{"), meetings as f64);
+    assert_eq!(
+        final_sum(&om, "feishu_vc_participant_sessions_total{"),
+        sessions as f64
+    );
+    let quality_rows = "feishu_vc_export_rows_total{kind=\"participant_quality_list\"";
+    assert_eq!(final_sum(&om, quality_rows), minutes as f64);
     runtime.block_on(simulator.shutdown());
 }
