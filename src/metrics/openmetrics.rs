@@ -18,6 +18,7 @@ use std::sync::Arc;
 
 use prometheus::proto::MetricType;
 
+use super::text::escaped;
 use super::{Metrics, MetricsOptions, QualityContext};
 use crate::sheet::{ExportSink, Kind, Record, Rejected};
 
@@ -245,7 +246,7 @@ impl StepWriter {
             step: step_seconds.max(1),
             labels: labels
                 .iter()
-                .map(|(name, value)| format!("{name}=\"{}\"", escape(value, true)))
+                .map(|(name, value)| format!("{name}=\"{}\"", escaped(value, true)))
                 .collect(),
             families: Vec::new(),
             current: None,
@@ -311,7 +312,7 @@ impl StepWriter {
                 let mut labels: Vec<String> = metric
                     .get_label()
                     .iter()
-                    .map(|pair| format!("{}=\"{}\"", pair.name(), escape(pair.value(), true)))
+                    .map(|pair| format!("{}=\"{}\"", pair.name(), escaped(pair.value(), true)))
                     .collect();
                 labels.extend(self.labels.iter().cloned());
                 let mut line = |suffix: &str, le: Option<&str>, value: f64| {
@@ -365,7 +366,7 @@ fn header(name: &str, kind: MetricType, help: &str) -> String {
     };
     format!(
         "# TYPE {name} {type_text}\n# HELP {name} {}\n",
-        escape(help, false)
+        escaped(help, false)
     )
 }
 
@@ -378,19 +379,6 @@ fn number(value: f64) -> String {
     } else {
         value.to_string()
     }
-}
-
-fn escape(text: &str, quote: bool) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '"' if quote => out.push_str("\\\""),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -198,9 +198,15 @@ fn escape(out: &mut Vec<u8>, text: &str, quote: bool) {
 }
 
 fn escape_into_string(out: &mut String, text: &str) {
+    out.push_str(&escaped(text, true));
+}
+
+/// `text` as [`escape`] writes it (also OpenMetrics' escaping).
+pub(super) fn escaped(text: &str, quote: bool) -> String {
     let mut bytes = Vec::with_capacity(text.len());
-    escape(&mut bytes, text, true);
-    out.push_str(&String::from_utf8_lossy(&bytes));
+    escape(&mut bytes, text, quote);
+    // Only ASCII bytes were replaced, so the bytes are still UTF-8.
+    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 #[cfg(test)]
