@@ -9,6 +9,7 @@
 //! interrupted run continues with `--resume`. At the end the journal is replayed in time
 //! order into the output (through a temporary file, renamed into place) and both are removed.
 
+use std::collections::VecDeque;
 use std::io::{BufWriter, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -348,55 +349,58 @@ impl Run<'_> {
             .await?;
         }
         self.save(checkpoint).await?;
-        loop {
-            let meetings: Vec<_> = collector
-                .state()
-                .pending_participants
-                .iter()
-                .take(ROUND)
-                .cloned()
-                .collect();
-            if meetings.is_empty() {
-                break;
-            }
-            let queued = collector.state().pending_participants.len();
-            let succeeded = self
-                .until_done("participant list exports", || {
-                    stream::iter(meetings.clone())
-                        .map(|meeting| collector.participants(meeting, super::unix_now()))
-                        .buffer_unordered(collector.settings.concurrency)
-                        .collect::<Vec<_>>()
-                })
-                .await?;
-            let left = collector.state().pending_participants.len();
-            self.report.dropped += queued.saturating_sub(left).saturating_sub(succeeded) as u64;
-            self.save(checkpoint).await?;
-        }
-        loop {
-            let jobs: Vec<_> = collector
-                .state()
-                .quality_backlog
-                .iter()
-                .take(ROUND)
-                .cloned()
-                .collect();
-            if jobs.is_empty() {
-                break;
-            }
-            let queued = collector.state().quality_backlog.len();
-            let succeeded = self
-                .until_done("quality exports", || {
-                    stream::iter(jobs.clone())
-                        .map(|job| collector.quality(job, super::unix_now()))
-                        .buffer_unordered(collector.settings.concurrency)
-                        .collect::<Vec<_>>()
-                })
-                .await?;
-            let left = collector.state().quality_backlog.len();
-            self.report.dropped += queued.saturating_sub(left).saturating_sub(succeeded) as u64;
-            self.save(checkpoint).await?;
-        }
+        self.drain(
+            "participant list exports",
+            checkpoint,
+            |state| &state.pending_participants,
+            |meeting| collector.participants(meeting, super::unix_now()),
+        )
+        .await?;
+        self.drain(
+            "quality exports",
+            checkpoint,
+            |state| &state.quality_backlog,
+            |job| collector.quality(job, super::unix_now()),
+        )
+        .await?;
         Ok(())
+    }
+
+    /// Exports what `queue` holds, oldest first, in rounds of up to [`ROUND`] with a checkpoint
+    /// after each, until it is empty. What leaves the queue without succeeding was given up.
+    async fn drain<T, Fut>(
+        &mut self,
+        what: &str,
+        checkpoint: &mut Checkpoint,
+        queue: fn(&State) -> &VecDeque<T>,
+        export: impl Fn(T) -> Fut,
+    ) -> Result<(), BackfillError>
+    where
+        T: Clone,
+        Fut: std::future::Future<Output = Result<Applied, TaskError>>,
+    {
+        let collector = self.collector;
+        loop {
+            let (round, queued): (Vec<T>, usize) = {
+                let state = collector.state();
+                let queue = queue(&state);
+                (queue.iter().take(ROUND).cloned().collect(), queue.len())
+            };
+            if round.is_empty() {
+                return Ok(());
+            }
+            let succeeded = self
+                .until_done(what, || {
+                    stream::iter(round.clone())
+                        .map(&export)
+                        .buffer_unordered(collector.settings.concurrency)
+                        .collect::<Vec<_>>()
+                })
+                .await?;
+            let left = queue(&collector.state()).len();
+            self.report.dropped += queued.saturating_sub(left).saturating_sub(succeeded) as u64;
+            self.save(checkpoint).await?;
+        }
     }
 
     /// Runs `round` until one of its exports succeeds (or it has nothing to do): waits while
