@@ -5,43 +5,21 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
 
 use chrono::{Datelike, Duration as Days, FixedOffset, TimeZone, Utc, Weekday};
 use feishu_vc_exporter::simulator::{Faults, Simulator, SimulatorHandle, SimulatorOptions, Tenant};
 
+#[path = "support/process.rs"]
+mod process;
+#[path = "support/promtool.rs"]
+mod promtool;
+
+use process::{free_port, wait_until, Process};
+
 const SEED: u64 = 11;
 const JOB: &str = "feishu-vc-backfill-test";
-
-/// A child process killed when the test ends, however it ends.
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn wait_until<T>(what: &str, limit: Duration, mut probe: impl FnMut() -> Option<T>) -> T {
-    let started = Instant::now();
-    loop {
-        if let Some(found) = probe() {
-            return found;
-        }
-        assert!(started.elapsed() < limit, "{what}: not after {limit:?}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// 10:00–11:00 (+08:00) of the last weekday at least two days ago: a busy, finished hour.
 fn busy_hour() -> (i64, i64) {
@@ -156,6 +134,18 @@ fn final_sum(om: &str, prefix: &str) -> f64 {
     last.values().sum()
 }
 
+/// The output's final meeting, session and quality row totals are `expected`.
+fn assert_totals(om: &str, (meetings, sessions, minutes): (u64, u64, u64)) {
+    let total = |prefix| final_sum(om, prefix);
+    assert_eq!(total("feishu_vc_meetings_total{"), meetings as f64);
+    assert_eq!(
+        total("feishu_vc_participant_sessions_total{"),
+        sessions as f64
+    );
+    let quality_rows = "feishu_vc_export_rows_total{kind=\"participant_quality_list\"";
+    assert_eq!(total(quality_rows), minutes as f64);
+}
+
 fn query(port: u16, expr: &str, time: i64) -> Option<f64> {
     let url = format!("http://127.0.0.1:{port}/api/v1/query");
     let body: serde_json::Value = reqwest::blocking::Client::new()
@@ -245,13 +235,7 @@ fn backfill_resumes_after_a_stop_and_loads_into_prometheus_with_the_ground_truth
     // Exactly the ground truth, although the first run was stopped half way.
     let om = std::fs::read_to_string(&output).unwrap();
     assert!(om.ends_with("# EOF\n"));
-    assert_eq!(final_sum(&om, "feishu_vc_meetings_total{"), meetings as f64);
-    assert_eq!(
-        final_sum(&om, "feishu_vc_participant_sessions_total{"),
-        sessions as f64
-    );
-    let quality_rows = "feishu_vc_export_rows_total{kind=\"participant_quality_list\"";
-    assert_eq!(final_sum(&om, quality_rows), minutes as f64);
+    assert_totals(&om, (meetings, sessions, minutes));
     // Every sample is in the range, and carries the extra labels.
     for line in om.lines().filter(|l| !l.starts_with('#')) {
         let time: i64 = line.rsplit(' ').next().unwrap().parse().unwrap();
@@ -286,13 +270,7 @@ fn backfill_resumes_after_a_stop_and_loads_into_prometheus_with_the_ground_truth
 
     // promtool turns it into blocks; a real Prometheus opened on them answers the totals.
     let data = dir.path().join("data");
-    let blocks = Command::new("promtool")
-        .args(["tsdb", "create-blocks-from", "openmetrics"])
-        .arg(&output)
-        .arg(&data)
-        .output()
-        .expect("promtool is not installed: run the README's test command (bash .ci/run)");
-    assert!(blocks.status.success(), "{}", text(&blocks));
+    promtool::create_blocks(&output, &data);
     let prometheus_config = dir.path().join("prometheus.yml");
     std::fs::write(&prometheus_config, "scrape_configs: []\n").unwrap();
     let port = free_port();
@@ -356,12 +334,6 @@ fn backfill_through_faults_counts_exactly_the_ground_truth() {
     let summary = String::from_utf8_lossy(&done.stderr);
     assert!(summary.contains("0 given up"), "{summary}");
     let om = std::fs::read_to_string(&output).unwrap();
-    assert_eq!(final_sum(&om, "feishu_vc_meetings_total{"), meetings as f64);
-    assert_eq!(
-        final_sum(&om, "feishu_vc_participant_sessions_total{"),
-        sessions as f64
-    );
-    let quality_rows = "feishu_vc_export_rows_total{kind=\"participant_quality_list\"";
-    assert_eq!(final_sum(&om, quality_rows), minutes as f64);
+    assert_totals(&om, (meetings, sessions, minutes));
     runtime.block_on(simulator.shutdown());
 }

@@ -4,20 +4,16 @@ use std::io::Read as _;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+#[path = "support/process.rs"]
+mod process;
 #[path = "support/promtool.rs"]
 mod promtool;
+
+use process::free_port;
 
 use feishu_vc_exporter::simulator::{Simulator, SimulatorOptions, Tenant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_feishu-vc-exporter");
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 struct Exporter {
     child: Child,

@@ -5,10 +5,15 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
 
 use serde_json::Value;
+
+#[path = "support/process.rs"]
+mod process;
+
+use process::{free_port, wait_until, Process};
 
 const BIN: &str = env!("CARGO_BIN_EXE_feishu-vc-exporter");
 
@@ -322,38 +327,6 @@ fn dashboards_have_the_variables_units_datasources_and_descriptions() {
                 }
             }
         }
-    }
-}
-
-/// A child process killed when the test ends, however it ends.
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn wait_until<T>(what: &str, limit: Duration, mut probe: impl FnMut() -> Option<T>) -> T {
-    let started = Instant::now();
-    loop {
-        if let Some(found) = probe() {
-            return found;
-        }
-        assert!(
-            started.elapsed() < limit,
-            "{what}: not ready after {limit:?}"
-        );
-        std::thread::sleep(Duration::from_millis(500));
     }
 }
 
