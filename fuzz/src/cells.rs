@@ -6,7 +6,9 @@
 
 use crate::{cell_ref, escape, workbook};
 use arbitrary::Arbitrary;
-use feishu_vc_exporter::simulator::PARTICIPANT_LIST_HEADERS;
+use feishu_vc_exporter::simulator::{
+    MEETING_LIST_HEADERS, PARTICIPANT_LIST_HEADERS, RESOURCE_RESERVATION_LIST_HEADERS,
+};
 
 #[derive(Arbitrary, Debug)]
 pub struct Input {
@@ -165,25 +167,7 @@ fn header_sets() -> Vec<Vec<String>> {
         headers
     };
     vec![
-        owned(&[
-            "会议ID",
-            "会议主题",
-            "会议组织者",
-            "部门",
-            "用户ID",
-            "工号",
-            "邮箱",
-            "手机",
-            "会议开始时间",
-            "会议结束时间",
-            "会议持续时间",
-            "参会人数量",
-            "音频",
-            "视频",
-            "共享",
-            "录制",
-            "电话",
-        ]),
+        owned(&MEETING_LIST_HEADERS),
         owned(&[
             "外部会议",
             "会议 ID",
@@ -215,23 +199,7 @@ fn header_sets() -> Vec<Vec<String>> {
         quality("（", "）", false),
         quality("(", ")", false),
         quality(" (", ")", true),
-        owned(&[
-            "会议室名称",
-            "会议主题",
-            "预定人",
-            "预定人所属部门",
-            "邀请人数",
-            "接受人数",
-            "会议开始时间",
-            "会议结束时间",
-            "会议时长",
-            "会议室预定状态",
-            "签到设备",
-            "会议室签到状态",
-            "会议室签到时间",
-            "释放人",
-            "释放时间",
-        ]),
+        owned(&RESOURCE_RESERVATION_LIST_HEADERS),
     ]
 }
 
