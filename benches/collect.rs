@@ -66,6 +66,8 @@ fn collector(
         parse: ParseOptions::default(),
         budget: None,
         state_path: state.to_owned(),
+        // The cycles are given their "now" (T) explicitly.
+        clock: Clock::Fixed(T),
     };
     Collector::new(
         client,

@@ -4,6 +4,7 @@
 //! for typed records and feeds the records to [`metrics`]; [`server`] only reads [`metrics`].
 
 pub mod cli;
+pub mod clock;
 pub mod collect;
 pub mod config;
 pub mod feishu;

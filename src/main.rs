@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use feishu_vc_exporter::cli::{Cli, Command, IngestArgs, IngestFormat, ServeArgs, SimulateArgs};
+use feishu_vc_exporter::clock::{self, Clock};
 use feishu_vc_exporter::collect::state::State;
 use feishu_vc_exporter::collect::status::StatusBoard;
 use feishu_vc_exporter::collect::{backfill, CallLedger, Collector, Settings};
@@ -64,13 +65,16 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Serve(args) => {
             let config = load_serve_config(cli, &args)?;
+            // Only the demo's tenant has a clock to pin; Feishu's is the real one.
+            let demo = args.demo.then(demo_clock).transpose()?;
             let _ = logging::init(config.log.level, config.log.format);
-            runtime()?.block_on(serve(config, args.demo))?;
+            runtime()?.block_on(serve(config, demo))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Simulate(args) => {
+            let clock = demo_clock()?;
             init_logging_from_flags(cli);
-            runtime()?.block_on(simulate(&args))?;
+            runtime()?.block_on(simulate(&args, clock))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Healthcheck(args) => runtime()?.block_on(healthcheck(args.url.as_str())),
@@ -95,6 +99,11 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             runtime()?.block_on(run_backfill(config, options))
         }
     }
+}
+
+/// The simulator's clock: the system's, unless a test pins it with `FEISHU_VC_DEMO_NOW`.
+fn demo_clock() -> Result<Clock, ConfigError> {
+    Clock::from_demo_env().map_err(|message| ConfigError::invalid(clock::DEMO_NOW_ENV, message))
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -166,8 +175,9 @@ fn ingest_openmetrics(args: &IngestArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// The loop and the HTTP server until SIGTERM or Ctrl-C; then the state is saved.
-async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
+/// The loop and the HTTP server until SIGTERM or Ctrl-C; then the state is saved. `demo`:
+/// the built-in simulator with this clock, which the loop shares.
+async fn serve(mut config: Config, demo: Option<Clock>) -> anyhow::Result<()> {
     server::validate_telemetry_path(&config.web.telemetry_path)?;
     let web = match &config.web.config_file {
         Some(path) => Some(server::load_web_config(path)?),
@@ -175,11 +185,22 @@ async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
     };
     // Demo: the simulator in-process on a loopback port, a throwaway state file.
     let mut _demo_dir = None;
-    let simulator = if demo {
+    let simulator = if let Some(clock) = &demo {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .context("starting the demo simulator")?;
-        let handle = Simulator::start(listener, SimulatorOptions::default()).await;
+        if !matches!(clock, Clock::System) {
+            tracing::info!(
+                now = clock.now(),
+                "demo: the tenant's clock is pinned by {}",
+                clock::DEMO_NOW_ENV
+            );
+        }
+        let options = SimulatorOptions {
+            clock: clock.clone(),
+            ..SimulatorOptions::default()
+        };
+        let handle = Simulator::start(listener, options).await;
         config.feishu.base_url = url::Url::parse(&format!("{}/", handle.base_url()))?;
         let dir = tempfile::tempdir().context("creating the demo state directory")?;
         config.state.path = dir.path().join("demo.state.json");
@@ -198,7 +219,10 @@ async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
         metrics_options(&config),
     ));
     let (client, exporter, ledger) = client(&config, &registry)?;
-    let settings = Settings::from_config(&config);
+    let mut settings = Settings::from_config(&config);
+    if let Some(clock) = &demo {
+        settings.clock = clock.clone();
+    }
     let state = State::load(&settings.state_path)?;
     let status = Arc::new(StatusBoard::new());
     let collector = Collector::new(
@@ -219,7 +243,7 @@ async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
         registry,
         status,
         telemetry_path: config.web.telemetry_path.clone(),
-        demo,
+        demo: demo.is_some(),
     };
     let server = tokio::spawn(server::serve(listener, web, server_state, shutdown.clone()));
     let collector = tokio::spawn(collector.run(shutdown.clone()));
@@ -395,7 +419,7 @@ async fn wait_for_signal() {
 }
 
 /// The simulator alone, until SIGTERM or Ctrl-C.
-async fn simulate(args: &SimulateArgs) -> anyhow::Result<()> {
+async fn simulate(args: &SimulateArgs, clock: Clock) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
@@ -412,7 +436,7 @@ async fn simulate(args: &SimulateArgs) -> anyhow::Result<()> {
             truncated_download_rate: args.fault_truncated_download_rate,
             slow_task_rate: args.fault_slow_task_rate,
         },
-        ..SimulatorOptions::default()
+        clock,
     };
     let handle: SimulatorHandle = Simulator::start(listener, options).await;
     tracing::info!(url = %handle.base_url(), "simulator listening");

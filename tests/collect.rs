@@ -100,6 +100,7 @@ impl Rig {
             parse: ParseOptions::default(),
             budget: None,
             state_path: self.state_path(),
+            clock: Clock::Manual(self.clock.clone()),
         };
         let state = State::load(&self.state_path()).unwrap();
         let collector = Collector::new(

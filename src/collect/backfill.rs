@@ -342,7 +342,7 @@ impl Run<'_> {
             self.until_done(&what, || async {
                 vec![
                     collector
-                        .phase1(list.clone(), window, super::unix_now())
+                        .phase1(list.clone(), window, collector.now())
                         .await,
                 ]
             })
@@ -353,14 +353,14 @@ impl Run<'_> {
             "participant list exports",
             checkpoint,
             |state| &state.pending_participants,
-            |meeting| collector.participants(meeting, super::unix_now()),
+            |meeting| collector.participants(meeting, collector.now()),
         )
         .await?;
         self.drain(
             "quality exports",
             checkpoint,
             |state| &state.quality_backlog,
-            |job| collector.quality(job, super::unix_now()),
+            |job| collector.quality(job, collector.now()),
         )
         .await?;
         Ok(())
@@ -417,7 +417,7 @@ impl Run<'_> {
             if let Some(budget) = &self.collector.settings.budget {
                 self.collector
                     .ledger
-                    .roll_month(&budget.month_of(super::unix_now()));
+                    .roll_month(&budget.month_of(self.collector.now()));
             }
             // The display follows the exports as they finish, not only round by round.
             let round = round();

@@ -29,6 +29,7 @@ use bytes::Bytes;
 use futures::stream::{self, StreamExt};
 use tokio_util::sync::CancellationToken;
 
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::feishu::{Client, ExportRequest, FeishuError, MeetingStatus, Participant, PollOptions};
 use crate::metrics::{ExporterMetrics, Metrics, QualityContext};
@@ -60,6 +61,8 @@ pub struct Settings {
     pub parse: ParseOptions,
     pub budget: Option<Budget>,
     pub state_path: PathBuf,
+    /// The cycles' "now": the system clock, or in demo mode the simulator's.
+    pub clock: Clock,
 }
 
 impl Settings {
@@ -91,6 +94,7 @@ impl Settings {
                     timezone: config.feishu.timezone,
                 }),
             state_path: config.state.path.clone(),
+            clock: Clock::System,
         }
     }
 }
@@ -215,6 +219,11 @@ impl Collector {
         collector
     }
 
+    /// "Now" for a cycle, from [`Settings::clock`] (unix seconds).
+    pub fn now(&self) -> i64 {
+        self.settings.clock.now()
+    }
+
     pub fn load_state(settings: &Settings) -> Result<State, StateError> {
         State::load(&settings.state_path)
     }
@@ -231,7 +240,7 @@ impl Collector {
         loop {
             let started = Instant::now();
             tokio::select! {
-                report = self.cycle(unix_now()) => {
+                report = self.cycle(self.now()) => {
                     tracing::info!(
                         meetings = report.meetings, sessions = report.sessions,
                         quality_exports = report.quality_exports, bookings = report.bookings,
@@ -896,8 +905,8 @@ fn sampled(key: &str, ratio: f64) -> bool {
     (hash % 10_000) as f64 / 10_000.0 < ratio
 }
 
+/// The system clock in unix seconds: when exports succeed and fail (the status page, the
+/// last-success gauge) is wall-clock time even when a cycle's [`Settings::clock`] is pinned.
 pub fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
+    crate::clock::system_now()
 }

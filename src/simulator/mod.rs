@@ -27,10 +27,10 @@ mod tenant;
 mod tests;
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
+/// The simulator's "now" (moved to [`crate::clock`], which the collection loop shares).
+pub use crate::clock::{Clock, ManualClock};
 pub use files::{
     media_cells, meeting_list_row, participant_list_row, participant_list_rows,
     participant_quality_row, resource_reservation_row, xlsx, ExportKind,
@@ -120,88 +120,6 @@ pub struct Faults {
     pub truncated_download_rate: f64,
     /// Share of tasks taking 10× their drawn delay.
     pub slow_task_rate: f64,
-}
-
-/// The simulator's "now".
-#[derive(Debug, Clone, Default)]
-pub enum Clock {
-    /// The system clock.
-    #[default]
-    System,
-    /// Always this unix time (seconds).
-    Fixed(i64),
-    /// The system clock shifted by this many seconds (replay the past, preview the future).
-    Offset(i64),
-    /// A clock the test sets and advances; advancing also moves the timeline (task delays,
-    /// token lifetimes, rate-limit windows) forward.
-    Manual(ManualClock),
-}
-
-impl Clock {
-    /// Unix seconds.
-    pub fn now(&self) -> i64 {
-        match self {
-            Clock::System => system_now(),
-            Clock::Fixed(t) => *t,
-            Clock::Offset(offset) => system_now() + offset,
-            Clock::Manual(clock) => clock.now(),
-        }
-    }
-
-    /// Milliseconds the clock was jumped forward by (manual clocks only).
-    fn skipped_ms(&self) -> i64 {
-        match self {
-            Clock::Manual(clock) => clock.0.skipped_ms.load(Ordering::SeqCst),
-            _ => 0,
-        }
-    }
-}
-
-fn system_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-}
-
-/// A settable clock shared between a test and the simulator (clones share the time).
-#[derive(Debug, Clone)]
-pub struct ManualClock(Arc<ManualInner>);
-
-#[derive(Debug)]
-struct ManualInner {
-    now: AtomicI64,
-    skipped_ms: AtomicI64,
-}
-
-impl ManualClock {
-    pub fn new(now: i64) -> Self {
-        Self(Arc::new(ManualInner {
-            now: AtomicI64::new(now),
-            skipped_ms: AtomicI64::new(0),
-        }))
-    }
-
-    pub fn now(&self) -> i64 {
-        self.0.now.load(Ordering::SeqCst)
-    }
-
-    /// Moves "now" and the timeline forward (whole seconds for "now").
-    pub fn advance(&self, by: Duration) {
-        self.0.now.fetch_add(by.as_secs() as i64, Ordering::SeqCst);
-        self.0
-            .skipped_ms
-            .fetch_add(by.as_millis() as i64, Ordering::SeqCst);
-    }
-
-    /// Sets "now"; a jump forward also moves the timeline, a jump back does not.
-    pub fn set(&self, now: i64) {
-        let before = self.0.now.swap(now, Ordering::SeqCst);
-        if now > before {
-            self.0
-                .skipped_ms
-                .fetch_add((now - before) * 1000, Ordering::SeqCst);
-        }
-    }
 }
 
 /// What the simulator has answered so far.
