@@ -12,7 +12,8 @@
 //! `BENCH_RUNS` (encodings timed, 300), `BENCH_DEVICES` (8) × `BENCH_NETWORKS` (5) quality
 //! label combinations, `BENCH_ROOMS` (100).
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/it/support/synthetic.rs"]
+#[allow(dead_code)] // The tests use more of it than this bench.
 mod common;
 
 use std::io::{BufRead as _, BufReader, Read as _};

@@ -528,7 +528,7 @@ mod tests {
     fn own_labels_cover_every_label_the_exporter_writes() {
         let snapshot = std::fs::read_to_string(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/tests/snapshots/ingest__all_kinds.snap"
+            "/tests/it/snapshots/it__ingest__all_kinds.snap"
         ))
         .unwrap();
         let mut seen = std::collections::BTreeSet::new();

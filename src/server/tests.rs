@@ -1,5 +1,5 @@
 //! Web config parsing and the telemetry path; the HTTP behaviour is tested end to end in
-//! `tests/server.rs`.
+//! `tests/it/server.rs`.
 
 use std::path::Path;
 

@@ -1,8 +1,6 @@
 //! promtool (`check metrics`, `tsdb create-blocks-from openmetrics`), shared by the end-to-end
 //! tests. A missing promtool fails the test with the way to get it; it is never skipped.
 
-// Each test crate includes this file and uses what it needs.
-#![allow(dead_code)]
 
 use std::io::Write as _;
 use std::path::Path;

@@ -1,6 +1,4 @@
 //! Child processes and ports for the end-to-end tests.
-// Each test crate includes this file and uses what it needs.
-#![allow(dead_code)]
 
 use std::process::Child;
 use std::time::{Duration, Instant};

@@ -2,9 +2,8 @@
 //! HELP and naming, graceful shutdown, and the web config (TLS, client certificates, basic
 //! auth, headers, rate limit) with generated certificates and bcrypt hashes.
 
-mod common;
-#[path = "support/promtool.rs"]
-mod promtool;
+use crate::support::synthetic;
+use crate::support::promtool;
 
 use std::io::Read as _;
 use std::path::Path;
@@ -45,7 +44,7 @@ fn gunzip(bytes: &[u8]) -> String {
 
 #[tokio::test]
 async fn metrics_endpoint_content_type_gzip_and_head() {
-    let server = common::start(None, Arc::new(StatusBoard::new()), false).await;
+    let server = synthetic::start(None, Arc::new(StatusBoard::new()), false).await;
     let client = client();
     let url = server.url("http", "/metrics");
 
@@ -115,7 +114,7 @@ async fn metrics_endpoint_content_type_gzip_and_head() {
 
 #[tokio::test]
 async fn two_scrapes_in_a_row_are_identical() {
-    let server = common::start(None, Arc::new(StatusBoard::new()), false).await;
+    let server = synthetic::start(None, Arc::new(StatusBoard::new()), false).await;
     let client = client();
     let url = server.url("http", "/metrics");
     let first = client.get(&url).send().await.unwrap().text().await.unwrap();
@@ -144,7 +143,7 @@ fn the_fast_encoder_matches_the_reference() {
             max_label_values: 100,
             ..Default::default()
         });
-    common::feed(&metrics, &common::SMALL);
+    synthetic::feed(&metrics, &synthetic::SMALL);
     let ours = feishu_vc_exporter::server::encode_text(metrics.registry()).unwrap();
     let mut reference = Vec::new();
     prometheus::TextEncoder::new()
@@ -160,7 +159,7 @@ fn the_fast_encoder_matches_the_reference() {
 #[tokio::test]
 async fn health_ready_status_and_errors() {
     let board = Arc::new(StatusBoard::new());
-    let server = common::start(None, board.clone(), false).await;
+    let server = synthetic::start(None, board.clone(), false).await;
     let client = client();
     let get = |path: &str| client.get(server.url("http", path)).send();
 
@@ -229,7 +228,7 @@ async fn health_ready_status_and_errors() {
 
 #[tokio::test]
 async fn demo_is_ready_at_once() {
-    let server = common::start(None, Arc::new(StatusBoard::new()), true).await;
+    let server = synthetic::start(None, Arc::new(StatusBoard::new()), true).await;
     let ready = client()
         .get(server.url("http", "/-/ready"))
         .send()
@@ -251,7 +250,7 @@ async fn demo_is_ready_at_once() {
 /// HELP on every family, Prometheus naming, and `promtool check metrics` when installed.
 #[tokio::test]
 async fn the_catalogue_has_help_and_lints_clean() {
-    let server = common::start(None, common::board(), false).await;
+    let server = synthetic::start(None, synthetic::board(), false).await;
     let client = client();
     // Touch every handler so the server's own families have samples.
     for path in ["/", "/-/healthy", "/-/ready", "/nope", "/metrics"] {
@@ -368,7 +367,7 @@ const DESIGN_CATALOGUE: &[&str] = &[
 
 #[tokio::test]
 async fn graceful_shutdown_does_not_wait_for_idle_connections() {
-    let server = common::start(None, Arc::new(StatusBoard::new()), false).await;
+    let server = synthetic::start(None, Arc::new(StatusBoard::new()), false).await;
     let client = client();
     // A keep-alive connection stays open in the client's pool.
     let ok = client
@@ -465,7 +464,7 @@ async fn tls_and_basic_auth() {
         "{TLS}basic_auth_users:\n  prometheus: {hash}\nhttp_server_config:\n  headers:\n    X-Frame-Options: deny\n"
     ));
     assert!(web.tls_enabled() && web.basic_auth_enabled());
-    let server = common::start(Some(web), Arc::new(StatusBoard::new()), false).await;
+    let server = synthetic::start(Some(web), Arc::new(StatusBoard::new()), false).await;
     let client = pki.client().build().unwrap();
     let url = server.url("https", "/metrics");
 
@@ -555,7 +554,7 @@ async fn tls_and_basic_auth() {
 async fn tls_min_version() {
     let pki = Pki::new();
     let web = pki.web_config(&format!("{TLS}  min_version: TLS13\n"));
-    let server = common::start(Some(web), Arc::new(StatusBoard::new()), false).await;
+    let server = synthetic::start(Some(web), Arc::new(StatusBoard::new()), false).await;
     let url = server.url("https", "/-/healthy");
     let tls13 = pki
         .client()
@@ -579,7 +578,7 @@ async fn tls_min_version() {
 
     // The default accepts TLS 1.2.
     let web = pki.web_config(TLS);
-    let server = common::start(Some(web), Arc::new(StatusBoard::new()), false).await;
+    let server = synthetic::start(Some(web), Arc::new(StatusBoard::new()), false).await;
     let tls12 = pki
         .client()
         .max_tls_version(reqwest::tls::Version::TLS_1_2)
@@ -599,7 +598,7 @@ async fn client_certificates() {
     let web = pki.web_config(&format!(
         "{TLS}  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca.crt\n"
     ));
-    let server = common::start(Some(web), Arc::new(StatusBoard::new()), false).await;
+    let server = synthetic::start(Some(web), Arc::new(StatusBoard::new()), false).await;
     let url = server.url("https", "/metrics");
     let identity = reqwest::Identity::from_pem(pki.client_pem.as_bytes()).unwrap();
     let with_cert = pki
@@ -622,7 +621,7 @@ async fn rate_limit_answers_429() {
     let pki = Pki::new();
     let web = pki.web_config("rate_limit:\n  interval: 1h\n  burst: 2\n");
     assert!(!web.tls_enabled());
-    let server = common::start(Some(web), Arc::new(StatusBoard::new()), false).await;
+    let server = synthetic::start(Some(web), Arc::new(StatusBoard::new()), false).await;
     let client = client();
     let url = server.url("http", "/-/healthy");
     for _ in 0..2 {

@@ -1,6 +1,5 @@
 //! Shared by the server tests and `benches/scrape.rs`: a registry filled through the real
 //! metrics code, a populated status board, and `serve` on 127.0.0.1:0.
-#![allow(dead_code)]
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -275,7 +274,6 @@ pub struct Running {
     pub addr: SocketAddr,
     pub shutdown: CancellationToken,
     pub handle: JoinHandle<Result<(), ServerError>>,
-    pub metrics: Metrics,
     pub exporter: Arc<ExporterMetrics>,
 }
 
@@ -307,7 +305,6 @@ pub async fn start(web: Option<WebConfig>, board: Arc<StatusBoard>, demo: bool) 
         addr,
         shutdown,
         handle,
-        metrics,
         exporter,
     }
 }

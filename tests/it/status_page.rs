@@ -5,7 +5,7 @@
 //! binary). Without it this test fails, it does not skip. The screenshot is kept in
 //! `target/tmp/status_page/page.png` for a look.
 
-mod common;
+use crate::support::synthetic;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -80,7 +80,7 @@ fn png_size(bytes: &[u8]) -> (u32, u32) {
 async fn status_page_renders_in_chromium() {
     let chromium = chromium();
     assert!(chromium.exists(), "{}", chromium.display());
-    let server = common::start(None, common::board(), false).await;
+    let server = synthetic::start(None, synthetic::board(), false).await;
     let url = server.url("http", "/");
 
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("status_page");

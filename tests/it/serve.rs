@@ -4,10 +4,8 @@ use std::io::Read as _;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-#[path = "support/process.rs"]
-mod process;
-#[path = "support/promtool.rs"]
-mod promtool;
+use crate::support::process;
+use crate::support::promtool;
 
 use process::free_port;
 

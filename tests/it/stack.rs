@@ -10,8 +10,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-#[path = "support/process.rs"]
-mod process;
+use crate::support::process;
 
 use process::{free_port, wait_until, Process};
 

@@ -3,8 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-#[path = "support/promtool.rs"]
-mod promtool;
+use crate::support::promtool;
 
 use feishu_vc_exporter::sheet::writer::write_xlsx;
 use feishu_vc_exporter::simulator::{

@@ -11,10 +11,8 @@ use std::time::Duration;
 use chrono::{Datelike, Duration as Days, FixedOffset, TimeZone, Utc, Weekday};
 use feishu_vc_exporter::simulator::{Faults, Simulator, SimulatorHandle, SimulatorOptions, Tenant};
 
-#[path = "support/process.rs"]
-mod process;
-#[path = "support/promtool.rs"]
-mod promtool;
+use crate::support::process;
+use crate::support::promtool;
 
 use process::{free_port, wait_until, Process};
 

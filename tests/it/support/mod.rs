@@ -1,0 +1,5 @@
+//! Shared by the integration tests.
+
+pub mod process;
+pub mod promtool;
+pub mod synthetic;
