@@ -14,7 +14,7 @@ use feishu_vc_exporter::simulator::{Faults, Simulator, SimulatorHandle, Simulato
 use crate::support::process;
 use crate::support::promtool;
 
-use process::{free_port, wait_until, Process};
+use process::{free_port, run, wait_until, Process};
 
 const SEED: u64 = 11;
 const JOB: &str = "feishu-vc-backfill-test";
@@ -173,12 +173,12 @@ fn backfill_resumes_after_a_stop_and_loads_into_prometheus_with_the_ground_truth
     let journal = dir.path().join("history.om.backfill-journal.gz");
 
     // Stopped once the participant lists are in and quality exports are under way.
-    let child = backfill(&config, range, &output, false)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut child = Process(child);
+    let child = Process::spawn(
+        backfill(&config, range, &output, false)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+    )
+    .unwrap();
     wait_until("quality exports queued", Duration::from_secs(120), || {
         let checkpoint: serde_json::Value =
             serde_json::from_slice(&std::fs::read(&state).ok()?).ok()?;
@@ -186,24 +186,16 @@ fn backfill_resumes_after_a_stop_and_loads_into_prometheus_with_the_ground_truth
         (backlog > 0).then_some(())
     });
     std::thread::sleep(Duration::from_secs(2));
-    let pid = child.0.id().to_string();
-    assert!(Command::new("kill")
-        .args(["-INT", &pid])
-        .status()
-        .unwrap()
-        .success());
-    let stopped = wait_until("exit after SIGINT", Duration::from_secs(20), || {
-        child.0.try_wait().unwrap()
-    });
-    let mut stderr = String::new();
-    std::io::Read::read_to_string(&mut child.0.stderr.take().unwrap(), &mut stderr).unwrap();
-    assert_eq!(stopped.code(), Some(130), "{stderr}");
+    child.signal(libc::SIGINT);
+    let stopped = child.output_within(Duration::from_secs(20));
+    let stderr = String::from_utf8_lossy(&stopped.stderr);
+    assert_eq!(stopped.status.code(), Some(130), "{stderr}");
     assert!(stderr.contains("--resume"), "{stderr}");
     assert!(!output.exists(), "no output before the range is done");
     assert!(state.exists() && journal.exists());
 
     // Without --resume the interrupted work is not overwritten.
-    let refused = backfill(&config, range, &output, false).output().unwrap();
+    let refused = run(&mut backfill(&config, range, &output, false)).unwrap();
     assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
     assert!(
         String::from_utf8_lossy(&refused.stderr).contains("history.om.backfill-state.json"),
@@ -211,12 +203,16 @@ fn backfill_resumes_after_a_stop_and_loads_into_prometheus_with_the_ground_truth
         text(&refused)
     );
     // Nor is it mixed up with another range.
-    let other = backfill(&config, (range.0, range.1 + 60), &output, true)
-        .output()
-        .unwrap();
+    let other = run(&mut backfill(
+        &config,
+        (range.0, range.1 + 60),
+        &output,
+        true,
+    ))
+    .unwrap();
     assert_eq!(other.status.code(), Some(1), "{}", text(&other));
 
-    let resumed = backfill(&config, range, &output, true).output().unwrap();
+    let resumed = run(&mut backfill(&config, range, &output, true)).unwrap();
     assert!(resumed.status.success(), "{}", text(&resumed));
     assert!(
         !state.exists() && !journal.exists(),
@@ -272,17 +268,16 @@ fn backfill_resumes_after_a_stop_and_loads_into_prometheus_with_the_ground_truth
     let prometheus_config = dir.path().join("prometheus.yml");
     std::fs::write(&prometheus_config, "scrape_configs: []\n").unwrap();
     let port = free_port();
-    let _prometheus = Process(
+    let _prometheus = Process::spawn(
         Command::new("prometheus")
             .arg(format!("--config.file={}", prometheus_config.display()))
             .arg(format!("--storage.tsdb.path={}", data.display()))
             .arg("--storage.tsdb.retention.time=100y")
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("prometheus is not installed: run the README's test command (bash .ci/run)"),
-    );
+            .stderr(Stdio::null()),
+    )
+    .expect("prometheus is not installed: run the README's test command (bash .ci/run)");
     let at = range.1 - 60;
     let selector = format!("{{job=\"{JOB}\",instance=\"test:9\"}}");
     let answered = wait_until("Prometheus answers", Duration::from_secs(60), || {
@@ -327,7 +322,7 @@ fn backfill_through_faults_counts_exactly_the_ground_truth() {
     let (meetings, sessions, minutes) = ground_truth(range.0, range.1);
     assert!(sessions > 0 && minutes > 0, "a quiet spell");
     let output = dir.path().join("faults.om");
-    let done = backfill(&config, range, &output, false).output().unwrap();
+    let done = run(&mut backfill(&config, range, &output, false)).unwrap();
     assert!(done.status.success(), "{}", text(&done));
     let summary = String::from_utf8_lossy(&done.stderr);
     assert!(summary.contains("0 given up"), "{summary}");

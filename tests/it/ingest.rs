@@ -3,19 +3,20 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use crate::support::promtool;
+use crate::support::{process, promtool};
 
 use feishu_vc_exporter::sheet::writer::write_xlsx;
 use feishu_vc_exporter::simulator::{
     MEETING_LIST_HEADERS, PARTICIPANT_LIST_HEADERS, RESOURCE_RESERVATION_LIST_HEADERS,
 };
 
-fn run(files: &[&Path]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_feishu-vc-exporter"))
-        .arg("ingest")
-        .args(files)
-        .output()
-        .expect("run the binary")
+fn run_ingest(files: &[&Path]) -> Output {
+    process::run(
+        Command::new(env!("CARGO_BIN_EXE_feishu-vc-exporter"))
+            .arg("ingest")
+            .args(files),
+    )
+    .expect("run the binary")
 }
 
 fn write(dir: &Path, name: &str, headers: &[&str], rows: &[&[&str]]) -> PathBuf {
@@ -300,7 +301,7 @@ fn every_kind_into_one_exposition() {
         reservation_file(dir.path()),
     ];
     let paths: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
-    let out = run(&paths);
+    let out = run_ingest(&paths);
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(
         out.status.success(),
@@ -466,7 +467,7 @@ fn a_bad_file_is_named_and_the_good_ones_still_count() {
         &["会议室名称", "会议开始时间", "会议结束时间"],
         &[],
     );
-    let out = run(&[
+    let out = run_ingest(&[
         &good,
         &csv,
         &unknown,
@@ -493,10 +494,8 @@ fn a_bad_file_is_named_and_the_good_ones_still_count() {
 
 #[test]
 fn ingest_needs_a_file() {
-    let out = Command::new(env!("CARGO_BIN_EXE_feishu-vc-exporter"))
-        .arg("ingest")
-        .output()
-        .unwrap();
+    let out =
+        process::run(Command::new(env!("CARGO_BIN_EXE_feishu-vc-exporter")).arg("ingest")).unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
 
@@ -509,11 +508,12 @@ fn openmetrics_with_record_timestamps_loads_into_promtool_blocks() {
         quality_file(dir.path()),
         reservation_file(dir.path()),
     ];
-    let out = Command::new(env!("CARGO_BIN_EXE_feishu-vc-exporter"))
-        .args(["ingest", "--format", "openmetrics"])
-        .args(&files)
-        .output()
-        .expect("run the binary");
+    let out = process::run(
+        Command::new(env!("CARGO_BIN_EXE_feishu-vc-exporter"))
+            .args(["ingest", "--format", "openmetrics"])
+            .args(&files),
+    )
+    .expect("run the binary");
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(
         out.status.success(),
@@ -572,11 +572,12 @@ fn openmetrics_with_record_timestamps_loads_into_promtool_blocks() {
         .filter(|p| p.join("meta.json").exists())
         .collect();
     assert!(!block_dirs.is_empty(), "no block written");
-    let out = Command::new("promtool")
-        .args(["tsdb", "analyze"])
-        .arg(&blocks)
-        .output()
-        .unwrap();
+    let out = process::run(
+        Command::new("promtool")
+            .args(["tsdb", "analyze"])
+            .arg(&blocks),
+    )
+    .unwrap();
     let analysis = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -595,11 +596,12 @@ fn openmetrics_names_a_bad_file_and_still_prints_the_good_ones() {
     let good = meeting_file(dir.path());
     let bad = dir.path().join("export.xlsx");
     std::fs::write(&bad, "not a workbook").unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_feishu-vc-exporter"))
-        .args(["ingest", "--format", "openmetrics"])
-        .args([&good, &bad])
-        .output()
-        .expect("run the binary");
+    let out = process::run(
+        Command::new(env!("CARGO_BIN_EXE_feishu-vc-exporter"))
+            .args(["ingest", "--format", "openmetrics"])
+            .args([&good, &bad]),
+    )
+    .expect("run the binary");
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert_eq!(stderr.lines().count(), 1, "{stderr}");

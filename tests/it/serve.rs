@@ -1,20 +1,21 @@
 //! `feishu-vc-exporter serve` as a user runs it: the real binary, real HTTP, real signals.
 
-use std::io::Read as _;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::support::process;
 use crate::support::promtool;
 
-use process::free_port;
+use process::{free_port, run, Process};
 
+use feishu_vc_exporter::clock::DEMO_NOW_ENV;
 use feishu_vc_exporter::simulator::{Simulator, SimulatorOptions, Tenant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_feishu-vc-exporter");
 
+/// `serve` on a free port; killed and reaped when dropped (see [`Process`]).
 struct Exporter {
-    child: Child,
+    process: Process,
     port: u16,
 }
 
@@ -22,17 +23,19 @@ impl Exporter {
     fn start(args: &[&str], env: &[(&str, &str)]) -> Self {
         let port = free_port();
         let address = format!("127.0.0.1:{port}");
-        let child = Command::new(BIN)
-            .args(args)
-            .args(["--web.listen-address", &address])
-            .env_remove("RUST_LOG")
-            .env_remove("FEISHU_APP_SECRET")
-            .envs(env.iter().copied())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        Self { child, port }
+        let process = Process::spawn(
+            Command::new(BIN)
+                .args(args)
+                .args(["--web.listen-address", &address])
+                .env_remove("RUST_LOG")
+                .env_remove("FEISHU_APP_SECRET")
+                .env_remove(DEMO_NOW_ENV)
+                .envs(env.iter().copied())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped()),
+        )
+        .unwrap();
+        Self { process, port }
     }
 
     fn get(&self, path: &str) -> Option<String> {
@@ -56,39 +59,21 @@ impl Exporter {
             }
             assert!(
                 started.elapsed() < limit,
-                "{path} not ready after {limit:?}"
+                "{path} not ready after {limit:?}; the exporter logged:\n{}",
+                self.process.stderr_so_far()
             );
             std::thread::sleep(Duration::from_millis(250));
         }
     }
 
-    /// SIGTERM, then the exit status and everything logged.
-    fn stop(mut self) -> (std::process::ExitStatus, String) {
-        let pid = self.child.id().to_string();
-        assert!(Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success());
-        let started = Instant::now();
-        let status = loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                break status;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(8),
-                "no exit within 8 s of SIGTERM"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        };
-        let mut log = String::new();
-        self.child
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut log)
-            .unwrap();
-        (status, log)
+    /// SIGTERM, then the exit status (within 8 s) and everything logged.
+    fn stop(self) -> (std::process::ExitStatus, String) {
+        self.process.signal(libc::SIGTERM);
+        let out = self.process.output_within(Duration::from_secs(8));
+        (
+            out.status,
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
     }
 }
 
@@ -251,23 +236,19 @@ fn a_bad_config_exits_2_with_one_line_naming_the_key() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("config.yml");
     std::fs::write(&config, "collect:\n  intervall: 5m\n").unwrap();
-    let out = Command::new(BIN)
-        .args(["serve", "--config", config.to_str().unwrap()])
-        .output()
-        .unwrap();
+    let out = run(Command::new(BIN).args(["serve", "--config", config.to_str().unwrap()])).unwrap();
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("collect.intervall"), "{stderr}");
 
     std::fs::write(&config, "collect:\n  interval: 5m\n").unwrap();
-    let out = Command::new(BIN)
+    let out = run(Command::new(BIN)
         .args(["serve", "--config", config.to_str().unwrap()])
         .env_remove("FEISHU_APP_ID")
         .env_remove("FEISHU_APP_SECRET")
-        .env_remove("FEISHU_USER_ACCESS_TOKEN")
-        .output()
-        .unwrap();
+        .env_remove("FEISHU_USER_ACCESS_TOKEN"))
+    .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(
@@ -283,7 +264,7 @@ fn a_corrupt_state_file_is_an_error_not_a_silent_reset() {
     std::fs::write(&state, "{half a file").unwrap();
     let config = dir.path().join("config.yml");
     std::fs::write(&config, format!("state:\n  path: {}\n", state.display())).unwrap();
-    let out = Command::new(BIN)
+    let out = run(Command::new(BIN)
         .args([
             "serve",
             "--config",
@@ -293,9 +274,8 @@ fn a_corrupt_state_file_is_an_error_not_a_silent_reset() {
         ])
         .env("FEISHU_APP_ID", "cli_x")
         .env("FEISHU_APP_SECRET", "x")
-        .env("FEISHU_BASE_URL", "http://127.0.0.1:9")
-        .output()
-        .unwrap();
+        .env("FEISHU_BASE_URL", "http://127.0.0.1:9"))
+    .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(

@@ -2,8 +2,8 @@
 //! HELP and naming, graceful shutdown, and the web config (TLS, client certificates, basic
 //! auth, headers, rate limit) with generated certificates and bcrypt hashes.
 
-use crate::support::synthetic;
 use crate::support::promtool;
+use crate::support::synthetic;
 
 use std::io::Read as _;
 use std::path::Path;

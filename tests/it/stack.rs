@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use crate::support::process;
 
-use process::{free_port, wait_until, Process};
+use process::{free_port, run, wait_until, Process};
 
 const BIN: &str = env!("CARGO_BIN_EXE_feishu-vc-exporter");
 
@@ -21,16 +21,10 @@ fn root() -> PathBuf {
 }
 
 /// Runs a tool from the repository root; a missing tool is a clear failure, not a skip.
-fn run(tool: &str, args: &[&str], package: &str) -> Output {
-    Command::new(tool)
-        .args(args)
-        .current_dir(root())
-        .output()
-        .unwrap_or_else(|e| {
-            panic!(
-                "cannot run `{tool}` ({e}): install the Debian package `{package}` (.ci/run does)"
-            )
-        })
+fn run_tool(tool: &str, args: &[&str], package: &str) -> Output {
+    run(Command::new(tool).args(args).current_dir(root())).unwrap_or_else(|e| {
+        panic!("cannot run `{tool}` ({e}): install the Debian package `{package}` (.ci/run does)")
+    })
 }
 
 fn assert_success(what: &str, output: &Output) {
@@ -64,7 +58,7 @@ fn rel(path: &Path) -> String {
 #[test]
 fn rules_pass_promtool_check_and_unit_tests() {
     for rules in files("prometheus/rules", "yml") {
-        let out = run("promtool", &["check", "rules", &rel(&rules)], "prometheus");
+        let out = run_tool("promtool", &["check", "rules", &rel(&rules)], "prometheus");
         assert_success(&format!("promtool check rules {}", rel(&rules)), &out);
     }
     let tests: Vec<String> = files("prometheus/tests", "yml")
@@ -73,7 +67,7 @@ fn rules_pass_promtool_check_and_unit_tests() {
         .collect();
     let mut args = vec!["test", "rules"];
     args.extend(tests.iter().map(String::as_str));
-    let out = run("promtool", &args, "prometheus");
+    let out = run_tool("promtool", &args, "prometheus");
     assert_success("promtool test rules", &out);
 }
 
@@ -127,13 +121,13 @@ fn every_alert_is_annotated_and_unit_tested_both_ways() {
 
 #[test]
 fn example_prometheus_and_alertmanager_configs_are_valid() {
-    let out = run(
+    let out = run_tool(
         "promtool",
         &["check", "config", "prometheus/prometheus.yml"],
         "prometheus",
     );
     assert_success("promtool check config prometheus/prometheus.yml", &out);
-    let out = run(
+    let out = run_tool(
         "amtool",
         &["check-config", "prometheus/alertmanager.yml"],
         "prometheus-alertmanager",
@@ -384,7 +378,7 @@ fn substitute(expr: &str) -> String {
 #[test]
 fn dashboards_and_rules_run_against_the_demo_exporter_in_a_real_prometheus() {
     let port = free_port();
-    let exporter = Process(
+    let exporter = Process::spawn(
         Command::new(BIN)
             .args([
                 "serve",
@@ -394,10 +388,9 @@ fn dashboards_and_rules_run_against_the_demo_exporter_in_a_real_prometheus() {
             ])
             .env_remove("RUST_LOG")
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+            .stderr(Stdio::null()),
+    )
+    .unwrap();
     let metrics_url = format!("http://127.0.0.1:{port}/metrics");
     let exposition = wait_until(
         "demo exporter quality metrics",
@@ -442,7 +435,7 @@ fn dashboards_and_rules_run_against_the_demo_exporter_in_a_real_prometheus() {
     );
 
     // 2. A real Prometheus scraping the demo with the rules loaded.
-    let Ok(prometheus_version) = Command::new("prometheus").arg("--version").output() else {
+    let Ok(prometheus_version) = run(Command::new("prometheus").arg("--version")) else {
         panic!("cannot run `prometheus`: install the Debian package `prometheus` (.ci/run does)");
     };
     assert!(prometheus_version.status.success());
@@ -458,7 +451,7 @@ fn dashboards_and_rules_run_against_the_demo_exporter_in_a_real_prometheus() {
     );
     std::fs::write(dir.path().join("prometheus.yml"), config).unwrap();
     let prom_port = free_port();
-    let prometheus = Process(
+    let prometheus = Process::spawn(
         Command::new("prometheus")
             .arg(format!(
                 "--config.file={}",
@@ -470,10 +463,9 @@ fn dashboards_and_rules_run_against_the_demo_exporter_in_a_real_prometheus() {
             ))
             .arg(format!("--web.listen-address=127.0.0.1:{prom_port}"))
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+            .stderr(Stdio::null()),
+    )
+    .unwrap();
     let client = reqwest::blocking::Client::new();
     let query = |expr: &str| -> Result<Value, String> {
         let response = client

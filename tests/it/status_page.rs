@@ -8,7 +8,10 @@
 use crate::support::synthetic;
 
 use std::path::{Path, PathBuf};
+use std::process::Stdio;
 use std::time::Duration;
+
+use crate::support::process::Process;
 
 fn chromium() -> PathBuf {
     if let Some(path) = std::env::var_os("CHROMIUM") {
@@ -29,9 +32,10 @@ fn chromium() -> PathBuf {
     );
 }
 
-/// Runs Chromium headless on `url` with `args`; returns stdout.
+/// Runs Chromium headless on `url` with `args`; returns stdout. Chromium starts processes of
+/// its own: it runs as a process group, all killed when it is done or the test fails.
 async fn run_chromium(profile: &Path, args: &[String], url: &str) -> String {
-    let mut command = tokio::process::Command::new(chromium());
+    let mut command = std::process::Command::new(chromium());
     command
         .args([
             "--headless",
@@ -50,12 +54,17 @@ async fn run_chromium(profile: &Path, args: &[String], url: &str) -> String {
         .arg(format!("--user-data-dir={}", profile.display()))
         .args(args)
         .arg(url)
-        .kill_on_drop(true)
-        .stdin(std::process::Stdio::null());
-    let output = tokio::time::timeout(Duration::from_secs(90), command.output())
-        .await
-        .expect("chromium finished within 90 s")
-        .expect("chromium runs");
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    // Waiting blocks: off the runtime's threads, which serve the page meanwhile.
+    let output = tokio::task::spawn_blocking(move || {
+        Process::spawn_group(&mut command)
+            .expect("chromium runs")
+            .output_within(Duration::from_secs(90))
+    })
+    .await
+    .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
     assert!(
         output.status.success(),
         "chromium failed ({}):\n{}",
