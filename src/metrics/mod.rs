@@ -208,8 +208,29 @@ impl Metrics {
         for reason in crate::sheet::LeaveReason::ALL {
             leaves.with_label_values(&[reason.as_str()]);
         }
+        let rows_rejected = f.counter_vec(
+            "feishu_vc_export_rows_rejected_total",
+            "Data rows of export files that could not be read, by reason; the rest of the file still counts.",
+            &["kind", "reason"],
+        );
         for kind in crate::sheet::Kind::ALL {
             rows.with_label_values(&[kind.as_str()]);
+            for reason in crate::sheet::Invalid::ALL {
+                rows_rejected.with_label_values(&[kind.as_str(), reason.label()]);
+            }
+        }
+        // Every label value known in advance is there from the start, at zero, so the family
+        // exists before its first event and increase() sees that first event. Families with a
+        // room label cannot be: rooms are the tenant's. The quality histograms are not either:
+        // their media and direction series come with the first quality file, and zero-count
+        // histograms would bloat every ingest and backfill output that has no quality rows.
+        let room_check_in_devices = f.counter_vec(
+            "feishu_vc_room_check_in_devices_total",
+            "Meeting-room check-ins by the device used to check in.",
+            &["device"],
+        );
+        for device in crate::sheet::CheckInDevice::ALL {
+            room_check_in_devices.with_label_values(&[device.as_str()]);
         }
         let quality_poor_minutes = f.counter_vec(
             "feishu_vc_quality_poor_minute_samples_total",
@@ -344,11 +365,7 @@ impl Metrics {
                 "Meeting-room bookings by room and check-in status (missed = no-show).",
                 &["room", "status"],
             ),
-            room_check_in_devices: f.counter_vec(
-                "feishu_vc_room_check_in_devices_total",
-                "Meeting-room check-ins by the device used to check in.",
-                &["device"],
-            ),
+            room_check_in_devices,
             room_check_in_delay: f.histogram(
                 "feishu_vc_room_check_in_delay_seconds",
                 "Check-in time minus booked start (early check-ins count as 0).",
@@ -370,11 +387,7 @@ impl Metrics {
                 &["room"],
             ),
             rows,
-            rows_rejected: f.counter_vec(
-                "feishu_vc_export_rows_rejected_total",
-                "Data rows of export files that could not be read, by reason; the rest of the file still counts.",
-                &["kind", "reason"],
-            ),
+            rows_rejected,
             registry,
             options,
         }

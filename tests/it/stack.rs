@@ -342,8 +342,6 @@ fn value(exposition: &str, series: &str) -> Option<f64> {
 const NOT_IN_DEMO: &[&str] = &[
     // Only when feishu.monthly_call_budget is set.
     "feishu_vc_api_budget_remaining_calls",
-    // Only once a row of an export file could not be read.
-    "feishu_vc_export_rows_rejected_total",
 ];
 
 /// Dashboard expressions allowed to return nothing on a fresh demo: they must still parse.
@@ -352,8 +350,6 @@ const MAY_BE_EMPTY: &[&str] = &[
     "feishu_vc_api_budget_remaining_calls",
     // The demo is not rate limited in its first minute.
     "99991400",
-    // The simulator's exports do not necessarily contain unreadable rows.
-    "feishu_vc_export_rows_rejected_total",
 ];
 
 const JOB: &str = "feishu-vc-exporter";
