@@ -6,6 +6,8 @@ use std::time::{Duration, Instant};
 use crate::support::process;
 use crate::support::promtool;
 
+use crate::support::clock::{demo_env, simulator_clock, test_now};
+use crate::support::demo::{self, DemoTruth};
 use process::{free_port, run, Process};
 
 use feishu_vc_exporter::clock::DEMO_NOW_ENV;
@@ -82,6 +84,14 @@ fn value(text: &str, series: &str) -> Option<f64> {
         .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
 }
 
+/// The sum of the series starting with `prefix` (a name and `{`).
+fn sum(text: &str, prefix: &str) -> f64 {
+    text.lines()
+        .filter(|l| l.starts_with(prefix))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
 /// Names, e-mails and phones of the simulated tenant: none may appear anywhere.
 fn personal_data() -> Vec<String> {
     let tenant = Tenant::new(SimulatorOptions::default().seed);
@@ -99,7 +109,9 @@ fn personal_data() -> Vec<String> {
         .collect()
 }
 
-/// Every family of the catalogue that the demo feeds.
+/// Every family of the catalogue that the demo feeds, whatever the hour: the tenant has a
+/// meeting every hour. The families with a `room` label ([`demo::ROOM_FAMILIES`]) need an
+/// ended booking in the lookback, which nights and weekends may not have.
 const CATALOGUE: &[&str] = &[
     "feishu_vc_meetings_total",
     "feishu_vc_meeting_duration_seconds",
@@ -120,13 +132,8 @@ const CATALOGUE: &[&str] = &[
     "feishu_vc_quality_client_cpu_ratio",
     "feishu_vc_quality_client_cpu_peak_ratio",
     "feishu_vc_quality_system_cpu_peak_ratio",
-    "feishu_vc_room_reservations_total",
-    "feishu_vc_room_check_ins_total",
     "feishu_vc_room_check_in_devices_total",
     "feishu_vc_room_check_in_delay_seconds",
-    "feishu_vc_room_reserved_seconds_total",
-    "feishu_vc_room_invitees_total",
-    "feishu_vc_room_acceptances_total",
     "feishu_vc_up",
     "feishu_vc_exporter_build_info",
     "feishu_vc_export_tasks_total",
@@ -141,20 +148,65 @@ const CATALOGUE: &[&str] = &[
 
 #[test]
 fn demo_serves_the_whole_catalogue_then_stops_cleanly() {
-    let exporter = Exporter::start(&["serve", "--demo"], &[]);
+    let now = test_now();
+    let truth = DemoTruth::at(now);
+    assert!(
+        truth.certain.sessions > 0,
+        "every hour of the tenant has a meeting, so a lookback has sessions: {truth:?}"
+    );
+    let (key, pinned) = demo_env(now);
+    let exporter = Exporter::start(&["serve", "--demo"], &[(key, &pinned)]);
     // Healthy (HTTP 200) as soon as it listens, long before the first cycle is done.
     exporter.wait_for("/-/healthy", Duration::from_secs(20), |_| true);
+    // A quality export done: the meeting, room and participant exports of the first cycle
+    // (phases 1 and 2) are counted.
     let metrics = exporter.wait_for("/metrics", Duration::from_secs(90), |body| {
-        value(body, "feishu_vc_quality_client_cpu_ratio_count").is_some_and(|n| n > 0.0)
-            && value(body, "feishu_vc_up").is_some()
+        value(
+            body,
+            "feishu_vc_export_tasks_total{kind=\"participant_quality_list\",result=\"success\"}",
+        )
+        .is_some_and(|n| n > 0.0)
     });
     for family in CATALOGUE {
         assert!(
             metrics.contains(&format!("# TYPE {family} ")),
-            "{family} missing from /metrics"
+            "{family} missing from /metrics at {now}"
         );
     }
-    assert!(value(&metrics, "feishu_vc_meetings_total").unwrap() > 0.0);
+    assert!(value(&metrics, "feishu_vc_quality_client_cpu_ratio_count").unwrap() > 0.0);
+    let within = |what: &str, got: f64, low: u64, high: u64| {
+        assert!(
+            (low as f64..=high as f64).contains(&got),
+            "{what} at {now}: {got}, the ground truth says {low}..={high} ({truth:?})"
+        );
+    };
+    within(
+        "meetings",
+        value(&metrics, "feishu_vc_meetings_total").unwrap(),
+        truth.certain.meetings,
+        truth.possible.meetings,
+    );
+    within(
+        "sessions",
+        sum(&metrics, "feishu_vc_participant_sessions_total{"),
+        truth.certain.sessions,
+        truth.possible.sessions,
+    );
+    within(
+        "ended bookings",
+        sum(&metrics, "feishu_vc_room_reservations_total{"),
+        truth.certain.bookings,
+        truth.possible.bookings,
+    );
+    if let Some(expected) = truth.room_families() {
+        for family in demo::ROOM_FAMILIES {
+            assert_eq!(
+                metrics.contains(&format!("# TYPE {family} ")),
+                expected,
+                "{family} at {now} ({truth:?})"
+            );
+        }
+    }
     assert!(exporter.get("/-/ready").is_some());
     let page = exporter.get("/").unwrap();
     for kind in [
@@ -181,7 +233,11 @@ fn wrong_credentials_are_reported_not_retried_and_never_printed() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let sim = runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        Simulator::start(listener, SimulatorOptions::default()).await
+        let options = SimulatorOptions {
+            clock: simulator_clock(test_now()),
+            ..SimulatorOptions::default()
+        };
+        Simulator::start(listener, options).await
     });
     let secret = "not-the-secret-4f1c9a";
     let dir = tempfile::tempdir().unwrap();
@@ -190,7 +246,8 @@ fn wrong_credentials_are_reported_not_retried_and_never_printed() {
     std::fs::write(
         &config,
         format!(
-            "state:\n  path: {}\ncollect:\n  interval: 30s\n",
+            // One cycle during the test: the token calls are that cycle's.
+            "state:\n  path: {}\ncollect:\n  interval: 1h\n",
             state.display()
         ),
     )
@@ -203,26 +260,29 @@ fn wrong_credentials_are_reported_not_retried_and_never_printed() {
             ("FEISHU_BASE_URL", &sim.base_url()),
         ],
     );
+    // The first cycle is over (its duration is set at its end).
     let metrics = exporter.wait_for("/metrics", Duration::from_secs(30), |body| {
-        value(
-            body,
-            "feishu_vc_export_tasks_total{kind=\"meeting_list\",result=\"error\"}",
-        )
-        .is_some()
+        value(body, "feishu_vc_collection_cycle_duration_seconds").is_some_and(|s| s > 0.0)
     });
     assert_eq!(value(&metrics, "feishu_vc_up"), Some(0.0));
+    let failed = value(
+        &metrics,
+        "feishu_vc_export_tasks_total{kind=\"meeting_list\",result=\"error\"}",
+    );
+    // Phase 1's two meeting exports (ended, in progress); nothing after a permanent error.
+    assert_eq!(failed, Some(2.0), "{metrics}");
     let page = exporter.get("/").unwrap();
     assert!(
         page.contains("10014") || page.contains("99991543"),
         "the status page names the error code"
     );
-    let token_calls = sim
-        .stats()
-        .calls(feishu_vc_exporter::simulator::endpoint::TOKEN);
-    assert!(
-        token_calls <= 2,
-        "a credentials error is not retried in a loop ({token_calls} token calls)"
+    let stats = sim.stats();
+    let token_calls = stats.calls(feishu_vc_exporter::simulator::endpoint::TOKEN);
+    assert_eq!(
+        token_calls, 2,
+        "a credentials error is not retried: one token call per failed export"
     );
+    assert_eq!(stats.total_calls(), token_calls, "{stats:?}");
     let (status, log) = exporter.stop();
     assert!(status.success());
     for place in [&metrics, &page, &log] {
@@ -255,6 +315,23 @@ fn a_bad_config_exits_2_with_one_line_naming_the_key() {
         stderr.contains("feishu.app_id") || stderr.contains("FEISHU_APP_ID"),
         "{stderr}"
     );
+}
+
+#[test]
+fn a_bad_pinned_demo_clock_exits_2_naming_the_variable() {
+    for command in [&["serve", "--demo"][..], &["simulate"][..]] {
+        let out = run(Command::new(BIN)
+            .args(command)
+            .env(DEMO_NOW_ENV, "next tuesday"))
+        .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{command:?}");
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.contains(DEMO_NOW_ENV) && stderr.contains("RFC 3339"),
+            "{stderr}"
+        );
+    }
 }
 
 #[test]
