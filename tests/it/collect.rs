@@ -15,8 +15,8 @@ use feishu_vc_exporter::metrics::{ExporterMetrics, Metrics, MetricsOptions};
 use feishu_vc_exporter::secret::Secret;
 use feishu_vc_exporter::sheet::ParseOptions;
 use feishu_vc_exporter::simulator::{
-    Clock, Faults, ManualClock, SimMeeting, Simulator, SimulatorHandle, SimulatorOptions, Tenant,
-    ROOT_LEVEL_ID,
+    endpoint, Clock, Faults, ManualClock, SimMeeting, Simulator, SimulatorHandle, SimulatorOptions,
+    Stats, Tenant, ROOT_LEVEL_ID,
 };
 
 /// Wednesday 2026-11-18 18:00 +08:00: a working day's meetings lie behind it.
@@ -31,7 +31,8 @@ struct Rig {
 }
 
 impl Rig {
-    async fn start(faults: Faults, token_ttl: Duration) -> Self {
+    /// `task_delay`: how long every export task takes (drawn from the range).
+    async fn start(faults: Faults, token_ttl: Duration, task_delay: (Duration, Duration)) -> Self {
         let clock = ManualClock::new(T);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let sim = Simulator::start(
@@ -40,7 +41,7 @@ impl Rig {
                 seed: SEED,
                 requests_per_minute: 0,
                 token_ttl,
-                task_delay: (Duration::from_millis(5), Duration::from_millis(30)),
+                task_delay,
                 faults,
                 clock: Clock::Manual(clock.clone()),
                 ..SimulatorOptions::default()
@@ -177,6 +178,27 @@ fn counted(registry: &prometheus::Registry) -> Totals {
     }
 }
 
+/// The simulator's export tasks finish at once.
+const NO_DELAY: (Duration, Duration) = (Duration::ZERO, Duration::ZERO);
+
+/// Between `before` and `after`, each export task took exactly a create, a poll and a
+/// download, and nothing else was called (no token, no retry).
+fn assert_exports_only(after: &Stats, before: &Stats) {
+    let delta = |f: &dyn Fn(&Stats) -> u64| f(after) - f(before);
+    let created = delta(&|s| s.total_tasks_created());
+    assert_eq!(delta(&|s| s.calls(endpoint::POLL)), created, "{after:?}");
+    assert_eq!(
+        delta(&|s| s.calls(endpoint::DOWNLOAD)),
+        created,
+        "{after:?}"
+    );
+    assert_eq!(
+        delta(&|s| s.total_calls()) - delta(&|s| s.calls(endpoint::TOKEN)),
+        3 * created,
+        "{after:?}"
+    );
+}
+
 /// Cycles at `now` until no work is left over (faults leave some for the next cycle).
 async fn drain(collector: &Collector, now: i64, state_path: &Path) -> usize {
     for cycle in 1..=12 {
@@ -195,7 +217,9 @@ async fn drain(collector: &Collector, now: i64, state_path: &Path) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exact_totals_once_across_cycles_and_restarts() {
-    let rig = Rig::start(Faults::default(), Duration::from_secs(7200)).await;
+    // Tasks are done when created: every export is one create, one poll and one download,
+    // whatever the machine's load, so the calls can be counted exactly.
+    let rig = Rig::start(Faults::default(), Duration::from_secs(7200), NO_DELAY).await;
     let expected = truth(rig.sim.tenant(), &[T]);
     assert!(
         expected.meetings >= 5 && expected.quality_minutes > 100 && expected.bookings > 0,
@@ -207,15 +231,28 @@ async fn exact_totals_once_across_cycles_and_restarts() {
     assert!(report.up, "{report:?}");
     assert_eq!(report.tasks_failed, 0);
     assert_eq!(counted(&registry), expected);
+    // Ended and ongoing meetings and the bookings, a participant list per ended meeting and a
+    // quality export per session; one token for all.
+    let first = rig.sim.stats();
+    assert_eq!(
+        first.total_tasks_created(),
+        3 + expected.meetings + expected.sessions,
+        "{first:?}"
+    );
+    assert_eq!(first.calls(endpoint::TOKEN), 1, "{first:?}");
+    assert_exports_only(&first, &Stats::default());
 
-    // The same window again: everything is known, nothing counts twice.
-    let calls = rig.sim.stats().total_calls();
+    // The same window again: everything is known, nothing counts twice, and only the three
+    // window exports are made again.
     collector.cycle(T).await;
     assert_eq!(counted(&registry), expected);
-    assert!(
-        rig.sim.stats().total_calls() - calls <= 12,
-        "a repeat cycle re-exports only the windows"
+    let repeat = rig.sim.stats();
+    assert_eq!(
+        repeat.total_tasks_created() - first.total_tasks_created(),
+        3,
+        "a repeat cycle re-exports only the windows: {repeat:?}"
     );
+    assert_exports_only(&repeat, &first);
 
     // Half an hour later: the meetings that ended since are added, once.
     rig.clock.advance(Duration::from_secs(1800));
@@ -254,7 +291,12 @@ async fn exact_totals_despite_faults_and_expiring_tokens() {
         truncated_download_rate: 0.1,
         slow_task_rate: 0.0,
     };
-    let rig = Rig::start(faults, Duration::from_secs(3)).await;
+    let rig = Rig::start(
+        faults,
+        Duration::from_secs(3),
+        (Duration::from_millis(5), Duration::from_millis(30)),
+    )
+    .await;
     let (collector, _metrics, registry) = rig.collector();
     let cycles = drain(&collector, T, &rig.state_path()).await;
     assert!(cycles > 1, "faults should have left work for a later cycle");
