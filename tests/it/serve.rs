@@ -1,5 +1,6 @@
 //! `feishu-vc-exporter serve` as a user runs it: the real binary, real HTTP, real signals.
 
+use std::collections::BTreeSet;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -197,6 +198,16 @@ fn demo_serves_the_whole_catalogue_then_stops_cleanly() {
         sum(&metrics, "feishu_vc_room_reservations_total{"),
         truth.certain.bookings,
         truth.possible.bookings,
+    );
+    let check_ins: BTreeSet<&str> = metrics
+        .lines()
+        .filter_map(|l| l.strip_prefix("feishu_vc_room_check_ins_total{"))
+        .filter_map(|l| l.split("status=\"").nth(1)?.split('"').next())
+        .collect();
+    assert!(
+        check_ins.is_superset(&truth.certain.check_ins)
+            && check_ins.is_subset(&truth.possible.check_ins),
+        "check-in statuses at {now}: {check_ins:?} ({truth:?})"
     );
     if let Some(expected) = truth.room_families() {
         for family in demo::ROOM_FAMILIES {

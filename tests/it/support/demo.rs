@@ -6,15 +6,19 @@
 //! such cycle counts (start in `[t0 + MARGIN - lookback, t0]`, ended by `t0`), `possible` what
 //! some could (start in `[t0 - lookback, t0 + MARGIN]`, ended by `t0 + MARGIN`).
 
+use std::collections::BTreeSet;
+
 use feishu_vc_exporter::config::Config;
 use feishu_vc_exporter::simulator::{SimulatorOptions, Tenant};
 
 /// Meetings, participant sessions and ended bookings.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Counts {
     pub meetings: u64,
     pub sessions: u64,
     pub bookings: u64,
+    /// The check-in statuses (label values) of those bookings.
+    pub check_ins: BTreeSet<&'static str>,
 }
 
 #[derive(Debug)]
@@ -42,14 +46,16 @@ impl DemoTruth {
                 .into_iter()
                 .filter(|m| m.end <= ended_by)
                 .collect();
+            let bookings: Vec<_> = tenant
+                .bookings_between(&level, from, to)
+                .into_iter()
+                .filter(|b| b.end <= ended_by)
+                .collect();
             Counts {
                 meetings: meetings.len() as u64,
                 sessions: meetings.iter().map(|m| m.participants.len() as u64).sum(),
-                bookings: tenant
-                    .bookings_between(&level, from, to)
-                    .iter()
-                    .filter(|b| b.end <= ended_by)
-                    .count() as u64,
+                bookings: bookings.len() as u64,
+                check_ins: bookings.iter().map(|b| b.check_in_status.label()).collect(),
             }
         };
         Self {
