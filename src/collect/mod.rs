@@ -41,7 +41,7 @@ use state::{MeetingRef, QualityJob, State, StateError};
 use status::StatusBoard;
 
 /// A quality job that failed this often (not counting rate limits) is dropped.
-const MAX_QUALITY_ATTEMPTS: u32 = 5;
+pub(crate) const MAX_QUALITY_ATTEMPTS: u32 = 5;
 /// The backlog never grows past this; the oldest jobs go first.
 const MAX_QUALITY_BACKLOG: usize = 20_000;
 

@@ -109,6 +109,11 @@ impl Default for SimulatorOptions {
 }
 
 /// Injected failures, each a probability in 0–1 (all 0 by default).
+///
+/// Failed tasks and truncated downloads are transient: the same export (kind and parameters)
+/// gets at most [`MAX_FAULT_STREAK`] of them in a row, then its next task and download go
+/// through. A client that retries an export a few times therefore gets every file, whatever
+/// order its requests arrive in, so tests through faults can expect exact totals.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Faults {
     /// Share of export calls (create, poll, download) answered HTTP 500 (text body) or
@@ -121,6 +126,11 @@ pub struct Faults {
     /// Share of tasks taking 10× their drawn delay.
     pub slow_task_rate: f64,
 }
+
+/// Injected failed tasks and truncated downloads one export gets in a row (see [`Faults`]):
+/// fewer than the attempts the loop gives a quality export before dropping it.
+pub const MAX_FAULT_STREAK: u32 = 3;
+const _: () = assert!(MAX_FAULT_STREAK < crate::collect::MAX_QUALITY_ATTEMPTS);
 
 /// What the simulator has answered so far.
 #[derive(Debug, Clone, Default, PartialEq)]

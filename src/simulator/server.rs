@@ -20,7 +20,7 @@ use super::files::{
 };
 use super::rng::{tag, Rng};
 use super::tenant::{IdType, MeetingStatus, MeetingType, SimMeeting, Tenant};
-use super::{endpoint, SimulatorOptions, Stats};
+use super::{endpoint, SimulatorOptions, Stats, MAX_FAULT_STREAK};
 
 const XLSX_CONTENT_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 /// While more than this remains of the current token, the token endpoint hands it out again.
@@ -51,6 +51,7 @@ impl Simulator {
                 tasks: HashMap::new(),
                 task_order: VecDeque::new(),
                 files: HashMap::new(),
+                fault_streaks: HashMap::new(),
                 next_task: 0,
                 stats: Stats::default(),
             }),
@@ -140,13 +141,25 @@ struct ServerState {
     task_order: VecDeque<String>,
     /// file_token → task_id.
     files: HashMap<String, String>,
+    /// export (kind and parameters) → injected faults in a row, until its file is downloaded
+    /// whole.
+    fault_streaks: HashMap<String, u32>,
     next_task: u64,
     stats: Stats,
+}
+
+impl ServerState {
+    /// Injected faults `export` has had in a row.
+    fn fault_streak(&self, export: &str) -> u32 {
+        self.fault_streaks.get(export).copied().unwrap_or(0)
+    }
 }
 
 struct Task {
     created_ms: i64,
     ready_ms: i64,
+    /// Which export this is: the kind and the parameters as sent.
+    export: String,
     outcome: Outcome,
 }
 
@@ -382,6 +395,8 @@ async fn create_task(
         return answer;
     }
     let now = inner.options.clock.now();
+    // The export's identity, for the fault streaks: its kind and its parameters as sent.
+    let export = format!("{}\n{}", kind.as_str(), String::from_utf8_lossy(&body));
     let worker = inner.clone();
     let built = tokio::task::spawn_blocking(move || {
         build_export(&worker.tenant, kind, &query, &body, now).map(|rows| xlsx(kind, &rows))
@@ -415,7 +430,12 @@ async fn create_task(
         if faults.slow_task_rate > 0.0 && state.rng.chance(faults.slow_task_rate) {
             delay *= 10;
         }
-        let failed = faults.failed_task_rate > 0.0 && state.rng.chance(faults.failed_task_rate);
+        let failed = faults.failed_task_rate > 0.0
+            && state.fault_streak(&export) < MAX_FAULT_STREAK
+            && state.rng.chance(faults.failed_task_rate);
+        if failed {
+            *state.fault_streaks.entry(export.clone()).or_default() += 1;
+        }
         let file_token = format!("boxcn{}", state.rng.alnum(22));
         (task_id, failed, delay, file_token)
     };
@@ -445,6 +465,7 @@ async fn create_task(
         Task {
             created_ms: now_ms,
             ready_ms: now_ms + delay,
+            export,
             outcome,
         },
     );
@@ -519,6 +540,7 @@ async fn download(
         .and_then(|id| state.tasks.get(id))
         .filter(|task| now_ms >= task.ready_ms);
     let Some(Task {
+        export,
         outcome: Outcome::Done {
             file_name, bytes, ..
         },
@@ -527,12 +549,16 @@ async fn download(
     else {
         return api_error(StatusCode::BAD_REQUEST, 121004, "file not found");
     };
-    let (file_name, bytes) = (file_name.clone(), bytes.clone());
+    let (export, file_name, bytes) = (export.clone(), file_name.clone(), bytes.clone());
     let rate = inner.options.faults.truncated_download_rate;
-    let truncate = rate > 0.0 && state.rng.chance(rate);
+    let truncate =
+        rate > 0.0 && state.fault_streak(&export) < MAX_FAULT_STREAK && state.rng.chance(rate);
     state.stats.downloads += 1;
     if truncate {
         state.stats.truncated_downloads += 1;
+        *state.fault_streaks.entry(export).or_default() += 1;
+    } else {
+        state.fault_streaks.remove(&export);
     }
     drop(state);
 

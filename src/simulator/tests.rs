@@ -1065,11 +1065,12 @@ mod api {
         .await;
         let n = 80;
         let mut failed = 0;
-        for _ in 0..n {
+        for i in 0..n {
+            // A different export each time: one export's faults are capped (see the next test).
             let (_, created) = c
                 .create(
                     "meeting_list",
-                    json!({"start_time": s(NOON - HOUR), "end_time": s(NOON)}),
+                    json!({"start_time": s(NOON - HOUR - i), "end_time": s(NOON)}),
                 )
                 .await;
             let data = c.wait(created["data"]["task_id"].as_str().unwrap()).await;
@@ -1107,6 +1108,77 @@ mod api {
         assert_eq!(c.poll(task_id).await.1["data"]["status"], 1, "10× slower");
         assert_eq!(c.wait(task_id).await["status"], 3);
         assert!(created_at.elapsed() >= Duration::from_millis(1000));
+        c.sim.shutdown().await;
+    }
+
+    /// The same export fails at most MAX_FAULT_STREAK times in a row, by failed tasks and
+    /// truncated downloads together; a whole download starts a new streak.
+    #[tokio::test]
+    async fn one_export_gets_at_most_a_streak_of_faults() {
+        let c = Client::start(SimulatorOptions {
+            faults: Faults {
+                failed_task_rate: 1.0,
+                truncated_download_rate: 1.0,
+                ..Faults::default()
+            },
+            task_delay: (Duration::ZERO, Duration::ZERO),
+            ..quick(Clock::Fixed(NOON))
+        })
+        .await;
+        /// Create and wait; download when the task is done. Whole or not?
+        async fn attempt(c: &Client, body: &Value) -> &'static str {
+            let (_, created) = c.create("meeting_list", body.clone()).await;
+            let data = c.wait(created["data"]["task_id"].as_str().unwrap()).await;
+            if data["status"] == 2 {
+                return "failed";
+            }
+            let response = c.download(data["file_token"].as_str().unwrap()).await;
+            let announced = response.content_length().unwrap();
+            match response.bytes().await {
+                Ok(bytes) if bytes.len() as u64 == announced => "whole",
+                _ => "truncated",
+            }
+        }
+        let body = json!({"start_time": s(NOON - HOUR), "end_time": s(NOON)});
+        let mut outcomes = Vec::new();
+        for _ in 0..2 * (MAX_FAULT_STREAK + 1) {
+            outcomes.push(attempt(&c, &body).await);
+        }
+        let streak = vec!["failed"; MAX_FAULT_STREAK as usize];
+        assert_eq!(
+            outcomes,
+            [&streak[..], &["whole"], &streak[..], &["whole"]].concat()
+        );
+        // Another export has its own streak: its task fails.
+        let (_, created) = c
+            .create(
+                "meeting_list",
+                json!({"start_time": s(NOON - 2 * HOUR), "end_time": s(NOON)}),
+            )
+            .await;
+        let data = c.wait(created["data"]["task_id"].as_str().unwrap()).await;
+        assert_eq!(data["status"], 2);
+        let stats = c.sim.stats();
+        assert_eq!(stats.failed_tasks, 2 * u64::from(MAX_FAULT_STREAK) + 1);
+        assert_eq!(stats.truncated_downloads, 0);
+        c.sim.shutdown().await;
+
+        // Truncated downloads count in the streak as well.
+        let c = Client::start(SimulatorOptions {
+            faults: Faults {
+                truncated_download_rate: 1.0,
+                ..Faults::default()
+            },
+            task_delay: (Duration::ZERO, Duration::ZERO),
+            ..quick(Clock::Fixed(NOON))
+        })
+        .await;
+        let mut outcomes = Vec::new();
+        for _ in 0..MAX_FAULT_STREAK + 1 {
+            outcomes.push(attempt(&c, &body).await);
+        }
+        let streak = vec!["truncated"; MAX_FAULT_STREAK as usize];
+        assert_eq!(outcomes, [&streak[..], &["whole"]].concat());
         c.sim.shutdown().await;
     }
 
