@@ -11,11 +11,9 @@ use std::time::Duration;
 use chrono::{Datelike, Duration as Days, FixedOffset, TimeZone, Weekday};
 use feishu_vc_exporter::simulator::{Faults, Simulator, SimulatorHandle, SimulatorOptions, Tenant};
 
-use crate::support::process;
-use crate::support::promtool;
-
 use crate::support::clock::{simulator_clock, test_now};
-use process::{free_port, run, wait_until, Process};
+use crate::support::process::{free_port, run, wait_until, Process};
+use crate::support::promtool;
 
 const SEED: u64 = 11;
 const JOB: &str = "feishu-vc-backfill-test";

@@ -3,12 +3,12 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use crate::support::{process, promtool};
-
 use feishu_vc_exporter::sheet::writer::write_xlsx;
 use feishu_vc_exporter::simulator::{
     MEETING_LIST_HEADERS, PARTICIPANT_LIST_HEADERS, RESOURCE_RESERVATION_LIST_HEADERS,
 };
+
+use crate::support::{process, promtool};
 
 fn run_ingest(files: &[&Path]) -> Output {
     process::run(

@@ -4,15 +4,13 @@ use std::collections::BTreeSet;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::process;
-use crate::support::promtool;
+use feishu_vc_exporter::clock::DEMO_NOW_ENV;
+use feishu_vc_exporter::simulator::{Simulator, SimulatorOptions, Tenant};
 
 use crate::support::clock::{demo_env, simulator_clock, test_now};
 use crate::support::demo::{self, DemoTruth};
-use process::{free_port, run, Process};
-
-use feishu_vc_exporter::clock::DEMO_NOW_ENV;
-use feishu_vc_exporter::simulator::{Simulator, SimulatorOptions, Tenant};
+use crate::support::process::{free_port, run, Process};
+use crate::support::promtool;
 
 const BIN: &str = env!("CARGO_BIN_EXE_feishu-vc-exporter");
 

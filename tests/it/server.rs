@@ -2,9 +2,6 @@
 //! HELP and naming, graceful shutdown, and the web config (TLS, client certificates, basic
 //! auth, headers, rate limit) with generated certificates and bcrypt hashes.
 
-use crate::support::promtool;
-use crate::support::synthetic;
-
 use std::io::Read as _;
 use std::path::Path;
 use std::sync::Arc;
@@ -14,6 +11,8 @@ use feishu_vc_exporter::collect::status::StatusBoard;
 use feishu_vc_exporter::server::{load_web_config, TEXT_CONTENT_TYPE};
 use reqwest::header;
 use reqwest::StatusCode;
+
+use crate::support::{promtool, synthetic};
 
 fn client() -> reqwest::Client {
     reqwest::Client::builder()

@@ -10,11 +10,9 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::support::process;
-
 use crate::support::clock::{demo_env, test_now};
 use crate::support::demo::{DemoTruth, ROOM_FAMILIES};
-use process::{free_port, run, wait_until, Process};
+use crate::support::process::{free_port, run, wait_until, Process};
 
 const BIN: &str = env!("CARGO_BIN_EXE_feishu-vc-exporter");
 

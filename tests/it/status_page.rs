@@ -5,13 +5,12 @@
 //! binary). Without it this test fails, it does not skip. The screenshot is kept in
 //! `target/tmp/status_page/page.png` for a look.
 
-use crate::support::synthetic;
-
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
 use crate::support::process::Process;
+use crate::support::synthetic;
 
 fn chromium() -> PathBuf {
     if let Some(path) = std::env::var_os("CHROMIUM") {
