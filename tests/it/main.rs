@@ -12,5 +12,6 @@ mod ingest;
 mod serve;
 mod server;
 mod sheet_fixtures;
+mod simulate;
 mod stack;
 mod status_page;
