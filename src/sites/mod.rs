@@ -38,6 +38,8 @@
 //!
 //! IP cells from the export are never an error: see [`parse_ip`].
 
+mod unmapped;
+
 #[cfg(test)]
 mod tests;
 
@@ -50,6 +52,8 @@ use std::path::Path;
 
 use ipnet::IpNet;
 use prefix_trie::joint::map::JointPrefixMap;
+
+pub use unmapped::{private_prefix, UnmappedNetworks, DEFAULT_MAX_TRACKED_PREFIXES};
 
 /// The site of a session no network of the file matches; reserved, so no row may use it.
 pub const UNMAPPED: &str = "unmapped";

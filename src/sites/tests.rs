@@ -306,6 +306,88 @@ fn errors_display_file_and_line() {
 }
 
 #[test]
+fn private_prefix_is_a_prefix() {
+    assert_eq!(private_prefix(ip("10.1.2.3")), "10.1.2.0/24");
+    assert_eq!(private_prefix(ip("::ffff:10.1.2.3")), "10.1.2.0/24");
+    assert_eq!(
+        private_prefix(ip("2001:db8:1:2:3:4:5:6")),
+        "2001:db8:1:2::/64"
+    );
+}
+
+#[test]
+fn unmapped_report_order_threshold_and_limit() {
+    let unmapped = UnmappedNetworks::default();
+    let note = |text: &str, times: usize| {
+        for _ in 0..times {
+            unmapped.note(parse_ip(text));
+        }
+    };
+    note("10.9.1.1", 5);
+    note("10.9.1.200", 7); // same /24: 12
+    note("10.9.2.1", 12); // a tie, after 10.9.1.0/24
+    note("192.168.0.7", 30);
+    note("2001:db8:9:9::1", 10);
+    note("2001:db8:9:9:ffff::1", 1); // same /64: 11
+    note("172.16.0.1", 9); // under the threshold
+    unmapped.note(None);
+    assert_eq!(
+        unmapped.report(10, 10),
+        [
+            ("192.168.0.0/24".to_owned(), 30),
+            ("10.9.1.0/24".to_owned(), 12),
+            ("10.9.2.0/24".to_owned(), 12),
+            ("2001:db8:9:9::/64".to_owned(), 11),
+        ]
+    );
+    assert_eq!(unmapped.report(10, 2).len(), 2);
+    assert_eq!(unmapped.report(1, 10).len(), 5);
+    assert_eq!(unmapped.dropped(), 0);
+    unmapped.clear();
+    assert!(unmapped.report(0, 10).is_empty());
+}
+
+#[test]
+fn unmapped_tracking_is_capped() {
+    let unmapped = UnmappedNetworks::new(2);
+    for text in ["10.0.1.1", "10.0.2.1", "10.0.3.1", "10.0.3.2", "10.0.1.2"] {
+        unmapped.note(parse_ip(text));
+    }
+    assert_eq!(
+        unmapped.report(0, 10),
+        [("10.0.1.0/24".to_owned(), 2), ("10.0.2.0/24".to_owned(), 1)]
+    );
+    assert_eq!(unmapped.dropped(), 2);
+}
+
+#[test]
+fn no_full_address_ever_appears_in_the_report() {
+    let unmapped = UnmappedNetworks::default();
+    let mut noted = Vec::new();
+    for i in 0..200u32 {
+        let v4 = format!("10.{}.{}.{}", i % 3, i % 7, 1 + i % 250);
+        let v6 = format!("2001:db8:{:x}:{:x}::{:x}", i % 3, i % 5, 1 + i);
+        for text in [v4, v6] {
+            unmapped.note(parse_ip(&text));
+            noted.push(text);
+        }
+    }
+    let report = unmapped.report(0, usize::MAX);
+    assert!(!report.is_empty());
+    for (prefix, _) in &report {
+        assert!(
+            prefix.ends_with("/24") || prefix.ends_with("/64"),
+            "{prefix}"
+        );
+        let network: IpNet = prefix.parse().unwrap();
+        assert_eq!(network.trunc(), network, "{prefix} has host bits");
+        for address in &noted {
+            assert!(!prefix.contains(address.as_str()), "{address} in {prefix}");
+        }
+    }
+}
+
+#[test]
 fn never_panics_on_scrambled_files() {
     let pieces = [
         "network",
