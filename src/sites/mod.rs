@@ -37,7 +37,14 @@
 //! - A file with a header and no rows is a valid, empty map: every session is `unmapped`.
 //!
 //! IP cells from the export are never an error: see [`parse_ip`].
+//!
+//! # Parts
+//!
+//! [`SiteMap`] is one parsed file with its lookup; [`Sites`] holds the current map of a file and
+//! reloads it (keeping the old map when the new file is bad); [`UnmappedNetworks`] counts the
+//! status page's "networks without a site" by [`private_prefix`].
 
+mod reload;
 mod unmapped;
 
 #[cfg(test)]
@@ -53,6 +60,7 @@ use std::path::Path;
 use ipnet::IpNet;
 use prefix_trie::joint::map::JointPrefixMap;
 
+pub use reload::{ReloadOutcome, Sites};
 pub use unmapped::{private_prefix, UnmappedNetworks, DEFAULT_MAX_TRACKED_PREFIXES};
 
 /// The site of a session no network of the file matches; reserved, so no row may use it.

@@ -387,6 +387,87 @@ fn no_full_address_ever_appears_in_the_report() {
     }
 }
 
+mod reload {
+    use super::*;
+
+    fn write(path: &Path, text: &str) {
+        std::fs::write(path, text).unwrap();
+    }
+
+    #[test]
+    fn reload_swaps_the_map_and_keeps_the_old_one_on_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sites.csv");
+        write(&path, "network,site\n10.1.0.0/16,Shanghai\n");
+        let sites = Sites::open(&path).unwrap();
+        let before = sites.current();
+        assert_eq!(site(&before, "10.1.0.1", ""), "Shanghai");
+        assert!(!sites.changed());
+        assert_eq!(sites.reload_if_changed(), Ok(ReloadOutcome::Unchanged));
+
+        write(
+            &path,
+            "network,site\n10.1.0.0/16,Pudong\n10.2.0.0/16,Paris\n",
+        );
+        assert!(sites.changed());
+        assert_eq!(
+            sites.reload_if_changed(),
+            Ok(ReloadOutcome::Loaded {
+                networks: 2,
+                sites: 2
+            })
+        );
+        assert_eq!(site(&sites.current(), "10.1.0.1", ""), "Pudong");
+        // A reader holding the old map keeps it.
+        assert_eq!(site(&before, "10.1.0.1", ""), "Shanghai");
+
+        write(
+            &path,
+            "network,site\n10.1.0.0/16,Pudong\n10.2.0.1/16,Paris\n",
+        );
+        let e = sites.reload_if_changed().unwrap_err();
+        assert_eq!(e.line, Some(3));
+        assert_eq!(site(&sites.current(), "10.2.0.1", ""), "Paris");
+        let shown = sites.last_error().unwrap();
+        assert!(shown.contains("sites.csv line 3: host bits set"), "{shown}");
+        // The same bad file is not retried by a poll, and its error stays on show.
+        assert!(!sites.changed());
+        assert_eq!(sites.reload_if_changed(), Ok(ReloadOutcome::Unchanged));
+        assert!(sites.last_error().is_some());
+        // A forced reload (SIGHUP) does retry.
+        assert!(sites.reload().is_err());
+
+        // A missing file is an error too, and the map stays.
+        std::fs::remove_file(&path).unwrap();
+        assert!(sites.changed());
+        let e = sites.reload_if_changed().unwrap_err();
+        assert!(e.message.starts_with("cannot read"), "{e}");
+        assert_eq!(site(&sites.current(), "10.2.0.1", ""), "Paris");
+
+        write(&path, "network,site\n10.3.0.0/16,Lyon\n");
+        let clone = sites.clone();
+        assert_eq!(
+            clone.reload(),
+            Ok(ReloadOutcome::Loaded {
+                networks: 1,
+                sites: 1
+            })
+        );
+        assert_eq!(sites.last_error(), None);
+        assert_eq!(site(&sites.current(), "10.3.0.1", ""), "Lyon");
+    }
+
+    #[test]
+    fn a_bad_file_at_open_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sites.csv");
+        write(&path, "network,site\n10.1.0.0/16,unmapped\n");
+        let e = Sites::open(&path).unwrap_err();
+        assert_eq!(e.line, Some(2));
+        assert!(Sites::open(dir.path().join("missing.csv")).is_err());
+    }
+}
+
 #[test]
 fn never_panics_on_scrambled_files() {
     let pieces = [
