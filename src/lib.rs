@@ -15,6 +15,7 @@ pub mod secret;
 pub mod server;
 pub mod sheet;
 pub mod simulator;
+pub mod sites;
 
 /// The git revision the binary was built from (`unknown` outside a checkout).
 pub const REVISION: &str = env!("FEISHU_VC_REVISION");
