@@ -539,3 +539,95 @@ queue_config: { max_samples_per_send: 500, min_backoff: 30ms, max_backoff: 5s }
         assert!(!error.contains("hunter2"), "{error}");
     }
 }
+
+/// A CA, a receiver certificate for `receiver.test` only, and a client certificate, as files;
+/// and a TLS receiver on 127.0.0.1 that requires a client certificate from that CA.
+async fn tls_receiver(dir: &Path) -> Url {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca_key = KeyPair::generate().unwrap();
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let signed = |name: &str| {
+        let key = KeyPair::generate().unwrap();
+        let params = CertificateParams::new(vec![name.to_owned()]).unwrap();
+        (params.signed_by(&key, &ca, &ca_key).unwrap(), key)
+    };
+    let (server, server_key) = signed("receiver.test");
+    let (client, client_key) = signed("backfill");
+    write_file(dir, "ca.pem", &ca.pem());
+    write_file(dir, "client.pem", &client.pem());
+    write_file(dir, "client.key", &client_key.serialize_pem());
+
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(ca.der().clone()).unwrap();
+    let client_verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+        Arc::new(roots),
+        provider.clone(),
+    )
+    .build()
+    .unwrap();
+    let key = rustls::pki_types::PrivateKeyDer::try_from(server_key.serialize_der()).unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_client_cert_verifier(client_verifier)
+        .with_single_cert(vec![server.der().clone()], key)
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("https://{}/api/v1/write", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let Ok(stream) = acceptor.accept(stream).await else {
+                continue;
+            };
+            let service = hyper::service::service_fn(|_request| async {
+                let mut answer = hyper::Response::new(String::new());
+                *answer.status_mut() = StatusCode::NO_CONTENT;
+                Ok::<_, std::convert::Infallible>(answer)
+            });
+            let io = hyper_util::rt::TokioIo::new(stream);
+            tokio::spawn(hyper::server::conn::http1::Builder::new().serve_connection(io, service));
+        }
+    });
+    Url::parse(&url).unwrap()
+}
+
+#[tokio::test]
+async fn tls_with_a_private_ca_a_server_name_and_a_client_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = tls_receiver(dir.path()).await;
+    let tls = |server_name: Option<&str>, client_cert: bool, insecure: bool| {
+        let mut options = RemoteWriteOptions::new(url.clone());
+        options.retry.max_attempts = 1;
+        options.tls = TlsOptions {
+            ca_file: (!insecure).then(|| dir.path().join("ca.pem")),
+            cert_file: client_cert.then(|| dir.path().join("client.pem")),
+            key_file: client_cert.then(|| dir.path().join("client.key")),
+            server_name: server_name.map(str::to_owned),
+            insecure_skip_verify: insecure,
+        };
+        RemoteWriter::new(options).unwrap()
+    };
+    let send = |writer: RemoteWriter| async move { writer.send(vec![up("a", &[(1, 1.0)])]).await };
+
+    let report = send(tls(Some("receiver.test"), true, false)).await.unwrap();
+    assert_eq!(report.requests, 1);
+    // The certificate names receiver.test, not 127.0.0.1.
+    let error = send(tls(None, true, false)).await.unwrap_err().to_string();
+    assert!(error.contains("certificate not valid for name"), "{error}");
+    // The receiver wants a client certificate.
+    let error = send(tls(Some("receiver.test"), false, false))
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("CertificateRequired"), "{error}");
+    // No CA at all: only insecure_skip_verify gets through.
+    assert!(send(tls(None, true, true)).await.is_ok());
+
+    let mut options = RemoteWriteOptions::new(url.clone());
+    options.tls.cert_file = Some(dir.path().join("client.pem"));
+    let error = RemoteWriter::new(options).unwrap_err().to_string();
+    assert!(error.contains("cert_file and key_file"), "{error}");
+}
