@@ -29,7 +29,9 @@ pub struct SendReport {
 }
 
 /// A remote write 1.0 client for one receiver. Cheap to share by reference; `send` may be
-/// called from several tasks for *different* series (the spec allows that).
+/// called from several tasks for *different* series (the spec allows that). The secret files
+/// are read once, by [`RemoteWriter::new`].
+#[derive(Clone)]
 pub struct RemoteWriter {
     http: reqwest::Client,
     url: Url,
@@ -147,7 +149,10 @@ impl RemoteWriter {
                 Ok(response) => {
                     let status = response.status();
                     let retry_after = retry_after(response.headers());
-                    let message = read_message(response).await;
+                    let mut message = read_message(response).await;
+                    if status.is_redirection() {
+                        message = format!("not followed, set url to the final address ({message})");
+                    }
                     if !retryable(status, &message) {
                         return Err(RemoteWriteError::Rejected {
                             url: self.shown_url.clone(),

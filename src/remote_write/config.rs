@@ -229,8 +229,12 @@ impl RemoteWriteOptions {
         let text = std::fs::read_to_string(path)
             .map_err(|e| config_error(format!("reading {}: {e}", path.display())))?;
         let base = path.parent().unwrap_or(Path::new("."));
-        Self::from_yaml(&text, base)
-            .map_err(|e| config_error(format!("{}: {}", path.display(), strip_prefix(&e))))
+        Self::from_yaml(&text, base).map_err(|e| match e {
+            RemoteWriteError::Config(message) => {
+                config_error(format!("{}: {message}", path.display()))
+            }
+            other => other,
+        })
     }
 
     /// Parses a `remote_write` entry: `url`, `remote_timeout`, `headers`, `basic_auth`
@@ -318,13 +322,6 @@ impl RemoteWriteOptions {
         }
         options.validate()?;
         Ok(options)
-    }
-}
-
-fn strip_prefix(error: &RemoteWriteError) -> String {
-    match error {
-        RemoteWriteError::Config(message) => message.clone(),
-        other => other.to_string(),
     }
 }
 

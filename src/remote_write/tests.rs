@@ -427,6 +427,22 @@ async fn a_400_is_reported_with_the_sanitised_message_and_what_went_before() {
 }
 
 #[tokio::test]
+async fn a_redirect_is_not_followed() {
+    let receiver = Receiver::start([Answer::Status(308, "")]).await;
+    let writer = RemoteWriter::new(receiver.options()).unwrap();
+    let error = writer.send(vec![up("a", &[(1, 1.0)])]).await.unwrap_err();
+    assert!(
+        matches!(error, RemoteWriteError::Rejected { status: 308, .. }),
+        "{error}"
+    );
+    assert!(
+        error.to_string().contains("set url to the final address"),
+        "{error}"
+    );
+    assert_eq!(receiver.received().len(), 1);
+}
+
+#[tokio::test]
 async fn a_hanging_receiver_times_out_is_retried_then_fails() {
     let receiver = Receiver::start([Answer::Hang, Answer::Hang]).await;
     let mut options = receiver.options();
@@ -500,6 +516,12 @@ queue_config: { max_samples_per_send: 500, min_backoff: 30ms, max_backoff: 5s }
     assert_eq!(options.max_samples_per_request, 500);
     assert_eq!(options.retry.min_backoff, Duration::from_millis(30));
     assert_eq!(options.retry.max_backoff, Duration::from_secs(5));
+
+    let file = write_file(dir.path(), "rw.yml", yaml);
+    let from_file = RemoteWriteOptions::from_yaml_file(&file).unwrap();
+    assert_eq!(from_file.basic_auth, options.basic_auth);
+    let missing = RemoteWriteOptions::from_yaml_file(&dir.path().join("nope.yml")).unwrap_err();
+    assert!(missing.to_string().contains("nope.yml"), "{missing}");
 
     let bearer = "url: http://h/w\nauthorization: { credentials_file: /t }\n";
     let options = RemoteWriteOptions::from_yaml(bearer, dir.path()).unwrap();
