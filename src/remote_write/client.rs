@@ -228,8 +228,9 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 }
 
 /// The first [`MAX_MESSAGE_BYTES`] of the answer's body on one line, without control
-/// characters, for an error message.
+/// characters, for an error message; the status's reason when the body is empty.
 async fn read_message(mut response: Response) -> String {
+    let status = response.status();
     let mut body = Vec::new();
     while body.len() <= MAX_MESSAGE_BYTES {
         match response.chunk().await {
@@ -246,7 +247,10 @@ async fn read_message(mut response: Response) -> String {
         .collect::<Vec<_>>()
         .join(" ");
     if message.is_empty() {
-        message.push_str("(empty body)");
+        message = format!(
+            "{} (empty body)",
+            status.canonical_reason().unwrap_or("no reason")
+        );
     } else if cut {
         message.push_str(" …");
     }

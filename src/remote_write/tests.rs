@@ -436,7 +436,9 @@ async fn a_redirect_is_not_followed() {
         "{error}"
     );
     assert!(
-        error.to_string().contains("set url to the final address"),
+        error
+            .to_string()
+            .contains("final address (Permanent Redirect (empty body))"),
         "{error}"
     );
     assert_eq!(receiver.received().len(), 1);
