@@ -195,13 +195,15 @@ impl RemoteWriter {
 /// 429 and 5xx may pass later, except Prometheus < 2.50's 500 for a sample outside what its
 /// TSDB accepts ("too old sample", "out of bounds"): that answer never changes.
 fn retryable(status: StatusCode, message: &str) -> bool {
-    if status == StatusCode::TOO_MANY_REQUESTS {
-        return true;
+    match status.as_u16() {
+        429 => true,
+        500 => {
+            let message = message.to_ascii_lowercase();
+            !message.contains("too old sample") && !message.contains("out of bounds")
+        }
+        501..=599 => true,
+        _ => false,
     }
-    let message = message.to_ascii_lowercase();
-    status.is_server_error()
-        && !message.contains("too old sample")
-        && !message.contains("out of bounds")
 }
 
 /// `min_backoff` doubled per attempt up to `max_backoff`, then a random point in its upper half

@@ -380,6 +380,11 @@ async fn prometheus_500_too_old_sample_and_out_of_bounds_are_not_retried() {
         assert_eq!(error.receiver_message(), Some(body.trim()));
         assert_eq!(receiver.received().len(), 1, "{body}");
     }
+    // Only Prometheus's own 500 means that: a proxy's 502 is retried whatever it says.
+    let receiver = Receiver::start([Answer::Status(502, "out of bounds")]).await;
+    let writer = RemoteWriter::new(receiver.options()).unwrap();
+    let report = writer.send(vec![up("a", &[(1, 1.0)])]).await.unwrap();
+    assert_eq!(report.retries, 1);
 }
 
 #[tokio::test]
