@@ -388,3 +388,44 @@ fn batches(series: Vec<TimeSeries>, max: usize) -> Vec<Batch> {
     }
     batches
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_within_its_bounds_with_jitter() {
+        let retry = RetryOptions {
+            min_backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(30),
+            max_attempts: 10,
+        };
+        for _ in 0..100 {
+            let first = backoff(&retry, 1);
+            assert!((Duration::from_millis(250)..=Duration::from_millis(500)).contains(&first));
+            let third = backoff(&retry, 3);
+            assert!((Duration::from_secs(1)..=Duration::from_secs(2)).contains(&third));
+            let late = backoff(&retry, 40);
+            assert!((Duration::from_secs(15)..=Duration::from_secs(30)).contains(&late));
+        }
+    }
+
+    #[test]
+    fn retry_after_takes_seconds_or_an_http_date() {
+        let with = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::RETRY_AFTER, HeaderValue::from_str(value).unwrap());
+            retry_after(&headers)
+        };
+        assert_eq!(with("7"), Some(Duration::from_secs(7)));
+        let soon = chrono::Utc::now() + chrono::TimeDelta::seconds(60);
+        let wait = with(&soon.format("%a, %d %b %Y %H:%M:%S GMT").to_string()).unwrap();
+        assert!(
+            wait > Duration::from_secs(55) && wait <= Duration::from_secs(60),
+            "{wait:?}"
+        );
+        assert_eq!(with("Wed, 21 Oct 2015 07:28:00 GMT"), Some(Duration::ZERO));
+        assert_eq!(with("soon"), None);
+        assert_eq!(retry_after(&HeaderMap::new()), None);
+    }
+}
