@@ -11,6 +11,7 @@ pub mod feishu;
 pub mod ingest;
 pub mod logging;
 pub mod metrics;
+pub mod remote_write;
 pub mod secret;
 pub mod server;
 pub mod sheet;
