@@ -10,7 +10,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use feishu_vc_exporter::collect::state::State;
-use feishu_vc_exporter::collect::status::StatusBoard;
 use feishu_vc_exporter::collect::{CallLedger, Collector, Settings};
 use feishu_vc_exporter::config::RoomsConfig;
 use feishu_vc_exporter::feishu::{Client, ClientOptions, Credentials, PollOptions};
@@ -20,6 +19,7 @@ use feishu_vc_exporter::sheet::ParseOptions;
 use feishu_vc_exporter::simulator::{
     endpoint, Clock, ManualClock, Simulator, SimulatorOptions, ROOT_LEVEL_ID,
 };
+use feishu_vc_exporter::status::StatusBoard;
 
 /// Wednesday 2026-11-18 18:00 +08:00.
 const T: i64 = 1_794_996_000;

@@ -22,8 +22,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use feishu_vc_exporter::collect::status::StatusBoard;
 use feishu_vc_exporter::server::{encode_text, gzip, serve, ServerState};
+use feishu_vc_exporter::status::StatusBoard;
 use tokio_util::sync::CancellationToken;
 
 const DEVICES: [&str; 12] = [

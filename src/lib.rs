@@ -17,6 +17,7 @@ pub mod server;
 pub mod sheet;
 pub mod simulator;
 pub mod sites;
+pub mod status;
 
 /// The git revision the binary was built from (`unknown` outside a checkout).
 pub const REVISION: &str = env!("FEISHU_VC_REVISION");

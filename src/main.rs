@@ -8,7 +8,6 @@ use anyhow::Context as _;
 use feishu_vc_exporter::cli::{Cli, Command, IngestArgs, IngestFormat, ServeArgs, SimulateArgs};
 use feishu_vc_exporter::clock::{self, Clock};
 use feishu_vc_exporter::collect::state::State;
-use feishu_vc_exporter::collect::status::StatusBoard;
 use feishu_vc_exporter::collect::{backfill, CallLedger, Collector, Settings};
 use feishu_vc_exporter::config::{self, Config, ConfigError};
 use feishu_vc_exporter::feishu::{Client, ClientOptions};
@@ -19,6 +18,7 @@ use feishu_vc_exporter::metrics::{ExporterMetrics, Metrics, MetricsOptions};
 use feishu_vc_exporter::server::{self, ServerError};
 use feishu_vc_exporter::sheet::ParseOptions;
 use feishu_vc_exporter::simulator::{Faults, Simulator, SimulatorHandle, SimulatorOptions};
+use feishu_vc_exporter::status::StatusBoard;
 use tokio_util::sync::CancellationToken;
 
 /// How long shutdown may take before in-flight work is abandoned.

@@ -19,7 +19,8 @@ pub mod budget;
 mod journal;
 mod ledger;
 pub mod state;
-pub mod status;
+/// The status board's old path: it moved to [`crate::status`].
+pub use crate::status;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -34,11 +35,11 @@ use crate::config::Config;
 use crate::feishu::{Client, ExportRequest, FeishuError, MeetingStatus, Participant, PollOptions};
 use crate::metrics::{ExporterMetrics, Metrics, QualityContext};
 use crate::sheet::{self, Export, ExportSink, Kind, ParseOptions, Record, Rejected, SheetError};
+use crate::status::StatusBoard;
 
 use budget::{Budget, Priority, CALLS_PER_EXPORT};
 pub use ledger::CallLedger;
 use state::{MeetingRef, QualityJob, State, StateError};
-use status::StatusBoard;
 
 /// A quality job that failed this often (not counting rate limits) is dropped.
 pub(crate) const MAX_QUALITY_ATTEMPTS: u32 = 5;

@@ -27,7 +27,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::collect::status::StatusBoard;
+use crate::status::StatusBoard;
 
 pub use scrape::{accepts_gzip, encode_text, gzip, TEXT_CONTENT_TYPE};
 pub use web_config::{load_web_config, RateLimit, WebConfig};

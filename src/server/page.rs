@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use prometheus::proto::MetricFamily;
 
-use crate::collect::status::{KindStatus, Snapshot};
+use crate::status::{KindStatus, Snapshot};
 
 /// What the page shows besides the snapshot, read from the registry.
 #[derive(Debug, Default, Clone)]

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use feishu_vc_exporter::collect::state::State;
-use feishu_vc_exporter::collect::status::StatusBoard;
 use feishu_vc_exporter::collect::{CallLedger, Collector, Settings};
 use feishu_vc_exporter::config::RoomsConfig;
 use feishu_vc_exporter::feishu::{Client, ClientOptions, Credentials, PollOptions, UserIdType};
@@ -18,6 +17,7 @@ use feishu_vc_exporter::simulator::{
     endpoint, Clock, Faults, ManualClock, SimMeeting, Simulator, SimulatorHandle, SimulatorOptions,
     Stats, Tenant, ROOT_LEVEL_ID,
 };
+use feishu_vc_exporter::status::StatusBoard;
 
 /// Wednesday 2026-11-18 18:00 +08:00: a working day's meetings lie behind it.
 const T: i64 = 1_794_996_000;

@@ -7,8 +7,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use feishu_vc_exporter::collect::status::StatusBoard;
 use feishu_vc_exporter::server::{load_web_config, TEXT_CONTENT_TYPE};
+use feishu_vc_exporter::status::StatusBoard;
 use reqwest::header;
 use reqwest::StatusCode;
 

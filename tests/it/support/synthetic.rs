@@ -5,7 +5,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use feishu_vc_exporter::collect::budget::Priority;
-use feishu_vc_exporter::collect::status::StatusBoard;
 use feishu_vc_exporter::metrics::{
     ExporterMetrics, Metrics, MetricsOptions, QualityContext, QualityLabel,
 };
@@ -15,6 +14,7 @@ use feishu_vc_exporter::sheet::{
     ParticipantSession, QualityMinute, Record, Rejected, Reservation, ReservationStatus,
     StreamSample,
 };
+use feishu_vc_exporter::status::StatusBoard;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 
 use serde::Serialize;
 
-use super::budget::Priority;
+use crate::collect::budget::Priority;
 use crate::sheet::Kind;
 
 #[derive(Debug, Clone, Default, Serialize)]
