@@ -6,7 +6,6 @@ use std::sync::Mutex;
 
 use serde::Serialize;
 
-use crate::collect::budget::Priority;
 use crate::sheet::Kind;
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -105,12 +104,8 @@ impl StatusBoard {
         status.tasks_failed += 1;
     }
 
-    pub fn note_paced(&self, priority: Priority) {
-        let what = match priority {
-            Priority::MeetingsAndRooms => "meetings and rooms",
-            Priority::Participants => "participant lists",
-            Priority::Quality => "quality exports",
-        };
+    /// Notes that the budget held back `what` (e.g. "quality exports") this cycle.
+    pub fn note_paced(&self, what: &'static str) {
         let mut s = self.lock();
         if !s.paced.contains(&what) {
             s.paced.push(what);

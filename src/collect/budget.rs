@@ -19,6 +19,15 @@ pub enum Priority {
 }
 
 impl Priority {
+    /// What this priority holds back, as the status page words it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Priority::MeetingsAndRooms => "meetings and rooms",
+            Priority::Participants => "participant lists",
+            Priority::Quality => "quality exports",
+        }
+    }
+
     /// How far over (+) or under (-) the pace line this priority may go, as a share of the
     /// budget.
     fn allowance(self) -> f64 {

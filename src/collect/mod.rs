@@ -30,7 +30,7 @@ use bytes::Bytes;
 use futures::stream::{self, StreamExt};
 use tokio_util::sync::CancellationToken;
 
-use crate::clock::Clock;
+use crate::clock::{system_now, Clock};
 use crate::config::Config;
 use crate::feishu::{Client, ExportRequest, FeishuError, MeetingStatus, Participant, PollOptions};
 use crate::metrics::{ExporterMetrics, Metrics, QualityContext};
@@ -410,7 +410,7 @@ impl Collector {
                 let allowed =
                     budget.allows(priority, self.ledger.month_calls(), CALLS_PER_EXPORT, now);
                 if !allowed {
-                    self.status.note_paced(priority);
+                    self.status.note_paced(priority.label());
                 }
                 allowed
             }
@@ -444,8 +444,10 @@ impl Collector {
             .with_label_values(&[kind.as_str()])
             .observe(started.elapsed().as_secs_f64());
         match &result {
+            // When exports succeed and fail (the status page, the last-success gauge) is
+            // wall-clock time even when a cycle's [`Settings::clock`] is pinned.
             Ok(applied) => {
-                let now = unix_now();
+                let now = system_now();
                 self.exporter
                     .last_success
                     .with_label_values(&[kind.as_str()])
@@ -455,7 +457,8 @@ impl Collector {
             }
             Err(error) => {
                 tracing::warn!(kind = kind.as_str(), %error, "export task failed");
-                self.status.task_failed(kind, unix_now(), error.to_string());
+                self.status
+                    .task_failed(kind, system_now(), error.to_string());
             }
         }
         result
@@ -904,10 +907,4 @@ fn sampled(key: &str, ratio: f64) -> bool {
         hash = hash.wrapping_mul(0x0100_0000_01b3);
     }
     (hash % 10_000) as f64 / 10_000.0 < ratio
-}
-
-/// The system clock in unix seconds: when exports succeed and fail (the status page, the
-/// last-success gauge) is wall-clock time even when a cycle's [`Settings::clock`] is pinned.
-pub fn unix_now() -> i64 {
-    crate::clock::system_now()
 }

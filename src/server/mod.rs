@@ -428,7 +428,7 @@ impl App {
             telemetry_path: &self.telemetry_path,
             demo: self.demo,
             ready,
-            now: crate::collect::unix_now(),
+            now: crate::clock::system_now(),
         });
         Response::builder()
             .status(StatusCode::OK)

@@ -264,7 +264,7 @@ pub fn board() -> Arc<StatusBoard> {
     // Two quality exports still running.
     std::mem::forget(board.task_started(Kind::ParticipantQualityList));
     std::mem::forget(board.task_started(Kind::ParticipantQualityList));
-    board.note_paced(Priority::Quality);
+    board.note_paced(Priority::Quality.label());
     board.set_queues(321, 4, Some((9_000, 10_000)));
     board.cycle_done(1_714_000_400, false);
     board
