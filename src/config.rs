@@ -23,8 +23,8 @@ use url::Url;
 use crate::logging::{LogFormat, LogLevel};
 use crate::secret::Secret;
 
-pub use crate::feishu::{Credentials, UserIdType};
-pub use crate::metrics::QualityLabel;
+use crate::feishu::{Credentials, UserIdType};
+use crate::metrics::{PoorThresholds, QualityLabel};
 
 /// Feishu (China). Lark is `https://open.larksuite.com`.
 pub const DEFAULT_BASE_URL: &str = "https://open.feishu.cn";
@@ -143,26 +143,6 @@ pub struct MetricsConfig {
     /// Distinct values per free-form label before `other`, at least 1.
     pub max_label_values: usize,
     pub poor_thresholds: PoorThresholds,
-}
-
-/// A quality minute is poor for a reason when its value exceeds that threshold.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct PoorThresholds {
-    pub latency: Duration,
-    pub jitter: Duration,
-    /// A ratio, 0..=1.
-    pub packet_loss: f64,
-}
-
-impl Default for PoorThresholds {
-    /// 300 ms one-way latency, 30 ms jitter, 5 % loss (see the README).
-    fn default() -> Self {
-        Self {
-            latency: Duration::from_millis(300),
-            jitter: Duration::from_millis(30),
-            packet_loss: 0.05,
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -15,11 +15,12 @@ pub mod openmetrics;
 /// The text format writer `ingest` and `/metrics` share (byte-identical to `TextEncoder`).
 pub mod text;
 
+use std::time::Duration;
+
 use prometheus::{
     Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
 };
 
-pub use crate::config::PoorThresholds;
 pub use batch::{FileBatch, QualityContext};
 pub use exporter::ExporterMetrics;
 use labels::LabelCap;
@@ -48,7 +49,27 @@ impl QualityLabel {
     }
 }
 
-#[derive(Debug, Clone)]
+/// A quality minute is poor for a reason when its value exceeds that threshold.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PoorThresholds {
+    pub latency: Duration,
+    pub jitter: Duration,
+    /// A ratio, 0..=1.
+    pub packet_loss: f64,
+}
+
+impl Default for PoorThresholds {
+    /// 300 ms one-way latency, 30 ms jitter, 5 % loss (see the README).
+    fn default() -> Self {
+        Self {
+            latency: Duration::from_millis(300),
+            jitter: Duration::from_millis(30),
+            packet_loss: 0.05,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
 pub struct MetricsOptions {
     /// Extra labels on the quality histograms, in this order.
     pub quality_labels: Vec<QualityLabel>,
