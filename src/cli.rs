@@ -13,13 +13,9 @@ use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZon
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use url::Url;
 
-use crate::config::{
-    parse_duration, parse_listen_address, parse_ratio, ConfigError, Overrides, DEMO_APP_ID,
-    DEMO_APP_SECRET,
-};
+use crate::config::{parse_duration, parse_listen_address, parse_ratio, ConfigError, Overrides};
 use crate::logging::{LogFormat, LogLevel};
-
-pub use crate::config::{DEFAULT_LISTEN_ADDRESS, DEFAULT_TELEMETRY_PATH};
+use crate::simulator::{DEMO_APP_ID, DEMO_APP_SECRET};
 
 /// What `healthcheck` probes by default: the default port on loopback.
 pub const DEFAULT_HEALTHCHECK_URL: &str = "http://127.0.0.1:9874/-/healthy";
@@ -897,7 +893,7 @@ mod tests {
             panic!()
         };
         assert_eq!(args.url.as_str(), "http://127.0.0.1:9874/-/healthy");
-        let default_port = crate::config::parse_listen_address(DEFAULT_LISTEN_ADDRESS)
+        let default_port = parse_listen_address(crate::server::DEFAULT_LISTEN_ADDRESS)
             .unwrap()
             .port();
         assert_eq!(args.url.port(), Some(default_port));

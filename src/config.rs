@@ -23,32 +23,25 @@ use url::Url;
 use crate::logging::{LogFormat, LogLevel};
 use crate::secret::Secret;
 
-use crate::feishu::{Credentials, UserIdType};
-use crate::metrics::{PoorThresholds, QualityLabel};
-
-/// Feishu (China). Lark is `https://open.larksuite.com`.
-pub const DEFAULT_BASE_URL: &str = "https://open.feishu.cn";
-/// Prometheus-exporter style: all interfaces, port 9874.
-pub const DEFAULT_LISTEN_ADDRESS: &str = ":9874";
-pub const DEFAULT_TELEMETRY_PATH: &str = "/metrics";
-pub const DEFAULT_STATE_PATH: &str = "feishu-vc-exporter.state.json";
-pub const DEFAULT_TIMEZONE: &str = "+08:00";
-
-/// The app credentials `--demo` uses and `simulate` expects by default.
-pub const DEMO_APP_ID: &str = "cli_demo";
-pub const DEMO_APP_SECRET: &str = "demo-secret";
-/// The room-level tree node `--demo` exports rooms from (unless the config file names one).
-pub const DEMO_ROOM_LEVEL_ID: &str = crate::simulator::ROOT_LEVEL_ID;
+use crate::collect::state::DEFAULT_STATE_PATH;
+use crate::collect::{
+    DEFAULT_CONCURRENCY, DEFAULT_INTERVAL, DEFAULT_LOOKBACK, DEFAULT_QUALITY_MAX_PER_CYCLE,
+    DEFAULT_QUALITY_SAMPLE_RATIO, MIN_INTERVAL,
+};
+use crate::feishu::{
+    Credentials, UserIdType, DEFAULT_BASE_URL, DEFAULT_POLL_INITIAL_DELAY, DEFAULT_POLL_MAX_DELAY,
+    DEFAULT_POLL_TIMEOUT, DEFAULT_REQUESTS_PER_MINUTE, MAX_REQUESTS_PER_MINUTE,
+};
+use crate::metrics::{PoorThresholds, QualityLabel, DEFAULT_MAX_LABEL_VALUES};
+use crate::server::{DEFAULT_LISTEN_ADDRESS, DEFAULT_TELEMETRY_PATH};
+use crate::sheet::ParseOptions;
+use crate::simulator::{DEMO_APP_ID, DEMO_APP_SECRET, ROOT_LEVEL_ID as DEMO_ROOM_LEVEL_ID};
 
 pub const ENV_APP_ID: &str = "FEISHU_APP_ID";
 pub const ENV_APP_SECRET: &str = "FEISHU_APP_SECRET";
 pub const ENV_APP_SECRET_FILE: &str = "FEISHU_APP_SECRET_FILE";
 pub const ENV_BASE_URL: &str = "FEISHU_BASE_URL";
 pub const ENV_USER_ACCESS_TOKEN: &str = "FEISHU_USER_ACCESS_TOKEN";
-
-/// Rules the validation enforces (public so docs and tests can quote them).
-pub const MIN_INTERVAL: Duration = Duration::from_secs(30);
-pub const MAX_REQUESTS_PER_MINUTE: u32 = 100;
 
 /// Reserved HTTP paths the telemetry path may not take.
 const RESERVED_PATHS: [&str; 3] = ["/", "/-/healthy", "/-/ready"];
@@ -737,7 +730,7 @@ impl RawConfig {
             resolve_credentials(f.app_id, f.app_secret_file, &env_var)?
         };
 
-        let requests_per_minute = f.requests_per_minute.unwrap_or(90);
+        let requests_per_minute = f.requests_per_minute.unwrap_or(DEFAULT_REQUESTS_PER_MINUTE);
         if !(1..=MAX_REQUESTS_PER_MINUTE).contains(&requests_per_minute) {
             return Err(invalid(
                 "feishu.requests_per_minute",
@@ -749,7 +742,7 @@ impl RawConfig {
         }
         let timezone = match f.timezone {
             Some(TimeZone(tz)) => tz,
-            None => parse_timezone(DEFAULT_TIMEZONE).expect("default time zone"),
+            None => ParseOptions::default().default_offset,
         };
         let feishu = FeishuConfig {
             base_url,
@@ -763,10 +756,8 @@ impl RawConfig {
 
         // --- collect ------------------------------------------------------------------------
         let c = self.collect;
-        let dur = |v: Option<HumanDuration>, default: u64| {
-            v.map(|d| d.0).unwrap_or(Duration::from_secs(default))
-        };
-        let interval = dur(c.interval, 300);
+        let dur = |v: Option<HumanDuration>, default: Duration| v.map_or(default, |d| d.0);
+        let interval = dur(c.interval, DEFAULT_INTERVAL);
         if interval < MIN_INTERVAL {
             return Err(invalid(
                 "collect.interval",
@@ -777,7 +768,7 @@ impl RawConfig {
                 ),
             ));
         }
-        let lookback = dur(c.lookback, 24 * 3600);
+        let lookback = dur(c.lookback, DEFAULT_LOOKBACK);
         if lookback < interval {
             return Err(invalid(
                 "collect.lookback",
@@ -788,7 +779,7 @@ impl RawConfig {
                 ),
             ));
         }
-        let concurrency = c.concurrency.unwrap_or(4);
+        let concurrency = c.concurrency.unwrap_or(DEFAULT_CONCURRENCY);
         if concurrency < 1 {
             return Err(invalid("collect.concurrency", "must be at least 1, got 0"));
         }
@@ -796,8 +787,14 @@ impl RawConfig {
 
         let quality = QualityConfig {
             enabled: c.quality.enabled.unwrap_or(true),
-            max_per_cycle: c.quality.max_per_cycle.unwrap_or(100),
-            sample_ratio: c.quality.sample_ratio.unwrap_or(1.0),
+            max_per_cycle: c
+                .quality
+                .max_per_cycle
+                .unwrap_or(DEFAULT_QUALITY_MAX_PER_CYCLE),
+            sample_ratio: c
+                .quality
+                .sample_ratio
+                .unwrap_or(DEFAULT_QUALITY_SAMPLE_RATIO),
         };
         if quality.enabled && !participants {
             return Err(invalid(
@@ -855,9 +852,9 @@ impl RawConfig {
         };
 
         let poll = PollConfig {
-            initial_delay: dur(c.poll.initial_delay, 2),
-            max_delay: dur(c.poll.max_delay, 30),
-            timeout: dur(c.poll.timeout, 600),
+            initial_delay: dur(c.poll.initial_delay, DEFAULT_POLL_INITIAL_DELAY),
+            max_delay: dur(c.poll.max_delay, DEFAULT_POLL_MAX_DELAY),
+            timeout: dur(c.poll.timeout, DEFAULT_POLL_TIMEOUT),
         };
         if poll.initial_delay.is_zero() {
             return Err(invalid(
@@ -904,7 +901,7 @@ impl RawConfig {
                 quality_labels.push(label);
             }
         }
-        let max_label_values = m.max_label_values.unwrap_or(100);
+        let max_label_values = m.max_label_values.unwrap_or(DEFAULT_MAX_LABEL_VALUES);
         if max_label_values < 1 {
             return Err(invalid(
                 "metrics.max_label_values",

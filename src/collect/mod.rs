@@ -41,6 +41,18 @@ use budget::{Budget, Priority, CALLS_PER_EXPORT};
 pub use ledger::CallLedger;
 use state::{MeetingRef, QualityJob, State, StateError};
 
+/// `collect.interval` unless told otherwise, and the least it may be.
+pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(300);
+pub const MIN_INTERVAL: Duration = Duration::from_secs(30);
+/// `collect.lookback` unless told otherwise: a day.
+pub const DEFAULT_LOOKBACK: Duration = Duration::from_secs(24 * 3600);
+/// Export tasks in flight at once unless told otherwise.
+pub const DEFAULT_CONCURRENCY: usize = 4;
+/// Quality exports per cycle unless told otherwise.
+pub const DEFAULT_QUALITY_MAX_PER_CYCLE: u32 = 100;
+/// The share of new participant sessions whose quality is exported, unless told otherwise.
+pub const DEFAULT_QUALITY_SAMPLE_RATIO: f64 = 1.0;
+
 /// A quality job that failed this often (not counting rate limits) is dropped.
 pub(crate) const MAX_QUALITY_ATTEMPTS: u32 = 5;
 /// The backlog never grows past this; the oldest jobs go first.

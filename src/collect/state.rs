@@ -9,6 +9,9 @@ use serde::{Deserialize, Serialize};
 /// Bumped when the file's meaning changes; an unknown version is refused, not guessed at.
 const VERSION: u32 = 1;
 
+/// `state.path` unless told otherwise: in the working directory.
+pub const DEFAULT_STATE_PATH: &str = "feishu-vc-exporter.state.json";
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct State {

@@ -29,6 +29,17 @@ const MAX_MSG_CHARS: usize = 300;
 /// The header telling a throttled caller how many seconds to wait.
 const RATELIMIT_RESET: &str = "x-ogw-ratelimit-reset";
 
+/// Feishu (China). Lark is `https://open.larksuite.com`.
+pub const DEFAULT_BASE_URL: &str = "https://open.feishu.cn";
+/// Requests a minute the client makes per endpoint unless told otherwise.
+pub const DEFAULT_REQUESTS_PER_MINUTE: u32 = 90;
+/// Requests a minute Feishu allows per endpoint.
+pub const MAX_REQUESTS_PER_MINUTE: u32 = 100;
+/// [`PollOptions::default`]: first poll after 2 s, backing off to 30 s, giving up after 10 min.
+pub const DEFAULT_POLL_INITIAL_DELAY: Duration = Duration::from_secs(2);
+pub const DEFAULT_POLL_MAX_DELAY: Duration = Duration::from_secs(30);
+pub const DEFAULT_POLL_TIMEOUT: Duration = Duration::from_secs(600);
+
 /// Everything the client needs. [`ClientOptions::new`] fills in the defaults.
 #[derive(Debug, Clone)]
 pub struct ClientOptions {
@@ -56,7 +67,7 @@ impl ClientOptions {
             base_url,
             credentials,
             user_id_type: UserIdType::OpenId,
-            requests_per_minute: 90,
+            requests_per_minute: DEFAULT_REQUESTS_PER_MINUTE,
             request_timeout: Duration::from_secs(30),
             max_download_bytes: 64 << 20,
             max_uncompressed_bytes: 512 << 20,
@@ -79,9 +90,9 @@ pub struct PollOptions {
 impl Default for PollOptions {
     fn default() -> Self {
         Self {
-            initial_delay: Duration::from_secs(2),
-            max_delay: Duration::from_secs(30),
-            timeout: Duration::from_secs(600),
+            initial_delay: DEFAULT_POLL_INITIAL_DELAY,
+            max_delay: DEFAULT_POLL_MAX_DELAY,
+            timeout: DEFAULT_POLL_TIMEOUT,
         }
     }
 }

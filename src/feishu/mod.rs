@@ -17,7 +17,11 @@ mod request;
 mod tests;
 
 pub use auth::Credentials;
-pub use client::{Client, ClientOptions, PollOptions, TaskStatus};
+pub use client::{
+    Client, ClientOptions, PollOptions, TaskStatus, DEFAULT_BASE_URL, DEFAULT_POLL_INITIAL_DELAY,
+    DEFAULT_POLL_MAX_DELAY, DEFAULT_POLL_TIMEOUT, DEFAULT_REQUESTS_PER_MINUTE,
+    MAX_REQUESTS_PER_MINUTE,
+};
 pub use error::{codes, FeishuError};
 pub use request::{
     ExportRequest, MeetingFilter, MeetingStatus, MeetingType, Participant, UserIdType,

@@ -49,6 +49,9 @@ impl QualityLabel {
     }
 }
 
+/// Distinct values per free-form label before `other` (`metrics.max_label_values`).
+pub const DEFAULT_MAX_LABEL_VALUES: usize = 100;
+
 /// A quality minute is poor for a reason when its value exceeds that threshold.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PoorThresholds {
@@ -83,7 +86,7 @@ impl Default for MetricsOptions {
     fn default() -> Self {
         Self {
             quality_labels: Vec::new(),
-            max_label_values: 100,
+            max_label_values: DEFAULT_MAX_LABEL_VALUES,
             poor_thresholds: PoorThresholds::default(),
         }
     }

@@ -32,6 +32,8 @@ use crate::status::StatusBoard;
 pub use scrape::{accepts_gzip, encode_text, gzip, TEXT_CONTENT_TYPE};
 pub use web_config::{load_web_config, RateLimit, WebConfig};
 
+/// The default `--web.listen-address`, Prometheus-exporter style: all interfaces, port 9874.
+pub const DEFAULT_LISTEN_ADDRESS: &str = ":9874";
 /// The default `--web.telemetry-path`.
 pub const DEFAULT_TELEMETRY_PATH: &str = "/metrics";
 

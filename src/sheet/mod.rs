@@ -119,6 +119,9 @@ pub trait ExportSink {
     fn rejected(&mut self, rejected: Rejected);
 }
 
+/// The zone of times without an offset unless told otherwise: +08:00 (China Standard Time).
+pub const DEFAULT_UTC_OFFSET_SECONDS: i32 = 8 * 3600;
+
 #[derive(Debug, Clone, Copy)]
 pub struct ParseOptions {
     /// The zone of times written without an offset, and of Excel date cells.
@@ -128,7 +131,8 @@ pub struct ParseOptions {
 impl Default for ParseOptions {
     fn default() -> Self {
         Self {
-            default_offset: FixedOffset::east_opt(8 * 3600).expect("+08:00 is a valid offset"),
+            default_offset: FixedOffset::east_opt(DEFAULT_UTC_OFFSET_SECONDS)
+                .expect("+08:00 is a valid offset"),
         }
     }
 }

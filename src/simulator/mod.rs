@@ -63,6 +63,10 @@ pub mod endpoint {
     pub const FILE_URL: &str = "file_url";
 }
 
+/// The app credentials the simulator accepts by default (`simulate`, `serve --demo`).
+pub const DEMO_APP_ID: &str = "cli_demo";
+pub const DEMO_APP_SECRET: &str = "demo-secret";
+
 #[derive(Clone)]
 pub struct SimulatorOptions {
     /// Seeds the tenant and every random choice of the server (delays, faults, tokens).
@@ -97,8 +101,8 @@ impl Default for SimulatorOptions {
     fn default() -> Self {
         Self {
             seed: 42,
-            app_id: "cli_demo".into(),
-            app_secret: "demo-secret".into(),
+            app_id: DEMO_APP_ID.into(),
+            app_secret: DEMO_APP_SECRET.into(),
             requests_per_minute: 100,
             token_ttl: Duration::from_secs(7200),
             task_delay: (Duration::from_secs(1), Duration::from_secs(4)),

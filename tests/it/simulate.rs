@@ -4,9 +4,9 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use feishu_vc_exporter::cli::DEFAULT_SIMULATOR_SEED;
-use feishu_vc_exporter::config::{DEMO_APP_ID, DEMO_APP_SECRET};
 use feishu_vc_exporter::sheet::{self, ParseOptions, Record};
 use feishu_vc_exporter::simulator::Tenant;
+use feishu_vc_exporter::simulator::{DEMO_APP_ID, DEMO_APP_SECRET};
 use serde_json::{json, Value};
 
 use crate::support::clock::{demo_env, test_now};
