@@ -70,27 +70,44 @@ pub enum ServerError {
     Metrics(#[from] prometheus::Error),
 }
 
-/// Checks a `--web.telemetry-path` value (serve does too; main may check it earlier).
-pub fn validate_telemetry_path(path: &str) -> Result<(), ServerError> {
-    let reason = if !path.starts_with('/') {
-        Some("must start with /")
+/// Why a path cannot be the telemetry path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BadTelemetryPath {
+    /// It does not start with `/`.
+    NotAbsolute,
+    /// Another endpoint has it: `/`, `/-/healthy`, `/-/ready`.
+    Reserved,
+    /// It holds whitespace, a control character, `?`, `#`, `"`, `<` or `>`.
+    NotPlain,
+}
+
+/// The one rule for the telemetry path (the config checks it with this too): the reserved
+/// paths are this server's other routes.
+pub fn check_telemetry_path(path: &str) -> Result<(), BadTelemetryPath> {
+    if !path.starts_with('/') {
+        Err(BadTelemetryPath::NotAbsolute)
     } else if path == "/" || path == "/-/healthy" || path == "/-/ready" {
-        Some("is taken by another endpoint")
+        Err(BadTelemetryPath::Reserved)
     } else if path
         .chars()
         .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '?' | '#' | '"' | '<' | '>'))
     {
-        Some("must be a plain URL path")
+        Err(BadTelemetryPath::NotPlain)
     } else {
-        None
-    };
-    match reason {
-        Some(reason) => Err(ServerError::TelemetryPath {
-            path: path.to_owned(),
-            reason,
-        }),
-        None => Ok(()),
+        Ok(())
     }
+}
+
+/// Checks a `--web.telemetry-path` value (serve does too; main may check it earlier).
+pub fn validate_telemetry_path(path: &str) -> Result<(), ServerError> {
+    check_telemetry_path(path).map_err(|bad| ServerError::TelemetryPath {
+        path: path.to_owned(),
+        reason: match bad {
+            BadTelemetryPath::NotAbsolute => "must start with /",
+            BadTelemetryPath::Reserved => "is taken by another endpoint",
+            BadTelemetryPath::NotPlain => "must be a plain URL path",
+        },
+    })
 }
 
 /// Serves until `shutdown` is cancelled, then stops accepting, lets requests in progress
