@@ -32,7 +32,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::clock::{system_now, Clock};
 use crate::config::Config;
-use crate::feishu::{Client, ExportRequest, FeishuError, MeetingStatus, Participant, PollOptions};
+use crate::feishu::{
+    Client, ErrorClass, ExportRequest, FeishuError, MeetingStatus, Participant, PollOptions,
+};
 use crate::metrics::{ExporterMetrics, Metrics, QualityContext};
 use crate::sheet::{self, Export, ExportSink, Kind, ParseOptions, Record, Rejected, SheetError};
 use crate::status::StatusBoard;
@@ -654,8 +656,7 @@ impl Collector {
 
 /// A credentials, scope or IP problem is the tenant's to fix, not the record's: keep the work.
 fn is_credentials_problem(error: &TaskError) -> bool {
-    matches!(error, TaskError::Feishu(e) if matches!(e.reason(), "auth" | "permission"))
-        && !matches!(error, TaskError::Feishu(e) if e.code() == Some(crate::feishu::codes::NOT_FOUND))
+    matches!(error, TaskError::Feishu(e) if matches!(e.class(), ErrorClass::Auth | ErrorClass::Permission))
 }
 
 #[derive(Debug, Clone)]

@@ -84,6 +84,36 @@ pub mod codes {
     }
 }
 
+/// What a caller should make of a [`FeishuError`]: whose it is to fix and whether asking
+/// again can help. [`FeishuError::class`] agrees with [`FeishuError::is_permanent`] and the
+/// client's own retry rule (see the tests).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorClass {
+    /// Permanent, the tenant's to fix: bad app credentials, no token, a user token that is bad
+    /// or expired, HTTP 401.
+    Auth,
+    /// Permanent, the tenant's to fix: a missing scope, the IP allow-list, 121005, HTTP 403.
+    Permission,
+    /// Permanent, the request's fault: 121002, 121003, 121004, HTTP 404, unusable options.
+    Rejected,
+    /// Still throttled after the client's retries ([`FeishuError::RateLimited`]).
+    RateLimited,
+    /// Worth retrying within the same call: transport errors, timeouts, 5xx, 121001.
+    Transient,
+    /// The rest: a failed or timed-out task, a bad answer, a file too large, a tenant token
+    /// still rejected after a refresh.
+    Failed,
+}
+
+impl ErrorClass {
+    /// Retrying cannot help: [`Auth`](Self::Auth), [`Permission`](Self::Permission),
+    /// [`Rejected`](Self::Rejected).
+    pub fn is_permanent(self) -> bool {
+        matches!(self, Self::Auth | Self::Permission | Self::Rejected)
+    }
+}
+
 /// What went wrong talking to Feishu. Messages name the endpoint and, where there is one, the
 /// Feishu code and message; they never contain a token or a secret (Feishu's `msg` is scrubbed
 /// of both before it is stored).
@@ -146,6 +176,46 @@ impl FeishuError {
             Self::Http { status, .. } => matches!(status, 401 | 403 | 404),
             Self::InvalidOptions(_) => true,
             _ => false,
+        }
+    }
+
+    /// The error's class (see [`ErrorClass`]).
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            Self::Api {
+                code, http_status, ..
+            } => match *code {
+                codes::BAD_APP_CREDENTIALS
+                | codes::BAD_APP_SECRET
+                | codes::NO_TOKEN
+                | codes::USER_TOKEN_INVALID
+                | codes::USER_TOKEN_EXPIRED => ErrorClass::Auth,
+                codes::IP_NOT_ALLOWED
+                | codes::SCOPE_MISSING
+                | codes::SCOPE_MISSING_USER
+                | codes::SCOPE_MISSING_AUTH
+                | codes::NO_PERMISSION => ErrorClass::Permission,
+                codes::NOT_SUPPORTED | codes::BAD_PARAMETER | codes::NOT_FOUND => {
+                    ErrorClass::Rejected
+                }
+                codes::INTERNAL => ErrorClass::Transient,
+                _ if *http_status >= 500 => ErrorClass::Transient,
+                _ => ErrorClass::Failed,
+            },
+            Self::RateLimited { .. } => ErrorClass::RateLimited,
+            Self::Http { status, .. } => match status {
+                401 => ErrorClass::Auth,
+                403 => ErrorClass::Permission,
+                404 => ErrorClass::Rejected,
+                500.. => ErrorClass::Transient,
+                _ => ErrorClass::Failed,
+            },
+            Self::Transport { .. } | Self::Timeout { .. } => ErrorClass::Transient,
+            Self::InvalidOptions(_) => ErrorClass::Rejected,
+            Self::BadResponse { .. }
+            | Self::TooLarge { .. }
+            | Self::TaskFailed { .. }
+            | Self::TaskTimeout { .. } => ErrorClass::Failed,
         }
     }
 
@@ -212,5 +282,157 @@ impl FeishuError {
             Self::Transport { .. } | Self::Timeout { .. } => true,
             _ => false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    /// Every code the client knows, and two it does not.
+    const CODES: [i64; 21] = [
+        codes::RATE_LIMITED,
+        codes::IP_NOT_ALLOWED,
+        codes::BAD_APP_CREDENTIALS,
+        codes::BAD_APP_SECRET,
+        codes::NO_TOKEN,
+        codes::TOKEN_INVALID,
+        codes::TOKEN_INVALID_2,
+        codes::TOKEN_EXPIRED,
+        codes::USER_TOKEN_INVALID,
+        codes::USER_TOKEN_EXPIRED,
+        codes::SCOPE_MISSING,
+        codes::SCOPE_MISSING_USER,
+        codes::SCOPE_MISSING_AUTH,
+        codes::INTERNAL,
+        codes::NOT_SUPPORTED,
+        codes::BAD_PARAMETER,
+        codes::NOT_FOUND,
+        codes::NO_PERMISSION,
+        0,
+        1,
+        99_999_999,
+    ];
+
+    fn statuses() -> impl Iterator<Item = u16> {
+        std::iter::once(200).chain(400..=599)
+    }
+
+    /// Every variant, with every code and HTTP status where it carries one.
+    fn every_error() -> Vec<FeishuError> {
+        let endpoint = Endpoint::GetTask;
+        let mut errors = Vec::new();
+        for code in CODES {
+            for http_status in statuses() {
+                errors.push(FeishuError::Api {
+                    endpoint,
+                    code,
+                    msg: String::new(),
+                    http_status,
+                });
+            }
+        }
+        for status in statuses() {
+            errors.push(FeishuError::Http { endpoint, status });
+        }
+        errors.extend([
+            FeishuError::RateLimited {
+                endpoint,
+                retry_after: Duration::from_secs(1),
+            },
+            FeishuError::Transport {
+                endpoint,
+                message: String::new(),
+            },
+            FeishuError::Timeout {
+                endpoint,
+                timeout: Duration::from_secs(1),
+            },
+            FeishuError::BadResponse {
+                endpoint,
+                detail: String::new(),
+            },
+            FeishuError::TooLarge {
+                endpoint,
+                what: "download",
+                limit: 1,
+            },
+            FeishuError::TaskFailed {
+                task_id: String::new(),
+                message: String::new(),
+            },
+            FeishuError::TaskTimeout {
+                task_id: String::new(),
+                timeout: Duration::from_secs(1),
+            },
+            FeishuError::InvalidOptions(String::new()),
+        ]);
+        errors
+    }
+
+    #[test]
+    fn classes_agree_with_the_retry_rules() {
+        for error in every_error() {
+            let class = error.class();
+            assert_eq!(class.is_permanent(), error.is_permanent(), "{error:?}");
+            assert_eq!(
+                class == ErrorClass::Transient,
+                error.is_transient(),
+                "{error:?}"
+            );
+            assert_eq!(
+                class == ErrorClass::RateLimited,
+                matches!(error, FeishuError::RateLimited { .. }),
+                "{error:?}"
+            );
+            // The tenant's to fix: what collect used to tell apart by the reason label.
+            if error.is_permanent() {
+                assert_eq!(
+                    matches!(class, ErrorClass::Auth | ErrorClass::Permission),
+                    matches!(error.reason(), "auth" | "permission"),
+                    "{error:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn classes_by_example() {
+        let api = |code, http_status| FeishuError::Api {
+            endpoint: Endpoint::CreateMeetingList,
+            code,
+            msg: String::new(),
+            http_status,
+        };
+        let http = |status| FeishuError::Http {
+            endpoint: Endpoint::Download,
+            status,
+        };
+        assert_eq!(api(codes::BAD_APP_SECRET, 200).class(), ErrorClass::Auth);
+        assert_eq!(
+            api(codes::USER_TOKEN_EXPIRED, 400).class(),
+            ErrorClass::Auth
+        );
+        assert_eq!(http(401).class(), ErrorClass::Auth);
+        assert_eq!(
+            api(codes::SCOPE_MISSING, 400).class(),
+            ErrorClass::Permission
+        );
+        assert_eq!(
+            api(codes::NO_PERMISSION, 200).class(),
+            ErrorClass::Permission
+        );
+        assert_eq!(http(403).class(), ErrorClass::Permission);
+        assert_eq!(api(codes::NOT_FOUND, 200).class(), ErrorClass::Rejected);
+        assert_eq!(api(codes::BAD_PARAMETER, 500).class(), ErrorClass::Rejected);
+        assert_eq!(http(404).class(), ErrorClass::Rejected);
+        assert_eq!(api(codes::INTERNAL, 200).class(), ErrorClass::Transient);
+        assert_eq!(api(1, 503).class(), ErrorClass::Transient);
+        assert_eq!(http(502).class(), ErrorClass::Transient);
+        assert_eq!(api(codes::TOKEN_EXPIRED, 400).class(), ErrorClass::Failed);
+        assert_eq!(http(429).class(), ErrorClass::Failed);
+        assert_eq!(api(1, 200).class(), ErrorClass::Failed);
     }
 }

@@ -22,7 +22,7 @@ pub use client::{
     DEFAULT_POLL_MAX_DELAY, DEFAULT_POLL_TIMEOUT, DEFAULT_REQUESTS_PER_MINUTE,
     MAX_REQUESTS_PER_MINUTE,
 };
-pub use error::{codes, FeishuError};
+pub use error::{codes, ErrorClass, FeishuError};
 pub use request::{
     ExportRequest, MeetingFilter, MeetingStatus, MeetingType, Participant, UserIdType,
 };
