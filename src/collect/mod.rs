@@ -189,9 +189,7 @@ impl RecordSink for Metrics {
     }
 
     fn in_progress(&self, meetings: u64, participants: u64) {
-        self.meetings_in_progress.set(meetings as i64);
-        self.meeting_participants_in_progress
-            .set(participants as i64);
+        self.set_in_progress(meetings, participants);
     }
 }
 

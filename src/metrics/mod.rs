@@ -101,8 +101,8 @@ pub struct Metrics {
     meeting_duration: Histogram,
     meeting_participants: Histogram,
     meeting_features: IntCounterVec,
-    pub meetings_in_progress: IntGauge,
-    pub meeting_participants_in_progress: IntGauge,
+    meetings_in_progress: IntGauge,
+    meeting_participants_in_progress: IntGauge,
 
     sessions: IntCounterVec,
     session_duration: Histogram,
@@ -423,6 +423,13 @@ impl Metrics {
 
     pub fn options(&self) -> &MetricsOptions {
         &self.options
+    }
+
+    /// The meetings in progress at the last collection and their participants.
+    pub fn set_in_progress(&self, meetings: u64, participants: u64) {
+        self.meetings_in_progress.set(meetings as i64);
+        self.meeting_participants_in_progress
+            .set(participants as i64);
     }
 
     /// A sink for one export file; nothing of it counts until [`FileBatch::commit`].
