@@ -10,8 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use feishu_vc_exporter::collect::state::State;
-use feishu_vc_exporter::collect::{CallLedger, Collector, Settings};
-use feishu_vc_exporter::config::RoomsConfig;
+use feishu_vc_exporter::collect::{CallLedger, Collector, RoomsSettings, Settings};
 use feishu_vc_exporter::feishu::{Client, ClientOptions, Credentials, PollOptions};
 use feishu_vc_exporter::metrics::{ExporterMetrics, Metrics, MetricsOptions};
 use feishu_vc_exporter::secret::Secret;
@@ -57,7 +56,7 @@ fn collector(
         quality: true,
         quality_max_per_cycle: quality_per_cycle,
         quality_sample_ratio: 1.0,
-        rooms: Some(RoomsConfig {
+        rooms: Some(RoomsSettings {
             room_level_id: ROOT_LEVEL_ID.into(),
             room_ids: vec![],
             exclude: false,

@@ -23,16 +23,18 @@ use url::Url;
 use crate::logging::{LogFormat, LogLevel};
 use crate::secret::Secret;
 
+use crate::collect::budget::Budget;
 use crate::collect::state::DEFAULT_STATE_PATH;
 use crate::collect::{
-    DEFAULT_CONCURRENCY, DEFAULT_INTERVAL, DEFAULT_LOOKBACK, DEFAULT_QUALITY_MAX_PER_CYCLE,
-    DEFAULT_QUALITY_SAMPLE_RATIO, MIN_INTERVAL,
+    RoomsSettings, Settings as CollectSettings, DEFAULT_CONCURRENCY, DEFAULT_INTERVAL,
+    DEFAULT_LOOKBACK, DEFAULT_QUALITY_MAX_PER_CYCLE, DEFAULT_QUALITY_SAMPLE_RATIO, MIN_INTERVAL,
 };
 use crate::feishu::{
-    Credentials, UserIdType, DEFAULT_BASE_URL, DEFAULT_POLL_INITIAL_DELAY, DEFAULT_POLL_MAX_DELAY,
-    DEFAULT_POLL_TIMEOUT, DEFAULT_REQUESTS_PER_MINUTE, MAX_REQUESTS_PER_MINUTE,
+    ClientOptions, Credentials, PollOptions, UserIdType, DEFAULT_BASE_URL,
+    DEFAULT_POLL_INITIAL_DELAY, DEFAULT_POLL_MAX_DELAY, DEFAULT_POLL_TIMEOUT,
+    DEFAULT_REQUESTS_PER_MINUTE, MAX_REQUESTS_PER_MINUTE,
 };
-use crate::metrics::{PoorThresholds, QualityLabel, DEFAULT_MAX_LABEL_VALUES};
+use crate::metrics::{MetricsOptions, PoorThresholds, QualityLabel, DEFAULT_MAX_LABEL_VALUES};
 use crate::server::{
     check_telemetry_path, BadTelemetryPath, DEFAULT_LISTEN_ADDRESS, DEFAULT_TELEMETRY_PATH,
 };
@@ -97,7 +99,7 @@ pub struct CollectConfig {
     pub participants: bool,
     pub quality: QualityConfig,
     /// `None` when room exports are off.
-    pub rooms: Option<RoomsConfig>,
+    pub rooms: Option<RoomsSettings>,
     pub poll: PollConfig,
 }
 
@@ -109,14 +111,6 @@ pub struct QualityConfig {
     pub max_per_cycle: u32,
     /// 0..=1: the share of new participant sessions whose quality is exported.
     pub sample_ratio: f64,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RoomsConfig {
-    pub room_level_id: String,
-    pub room_ids: Vec<String>,
-    /// `room_ids` are excluded rather than selected.
-    pub exclude: bool,
 }
 
 /// Export-task polling: first poll after `initial_delay`, backing off up to `max_delay`, giving
@@ -289,6 +283,61 @@ impl Config {
             }
         }
         serde_norway::to_string(&value).expect("the config serializes")
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The parts' settings: the only place the configuration turns into them
+// ---------------------------------------------------------------------------------------------
+
+impl Config {
+    /// The API client's options (base URL, credentials, user id type, rate).
+    pub fn client_options(&self) -> ClientOptions {
+        let mut options = ClientOptions::new(
+            self.feishu.base_url.clone(),
+            self.feishu.credentials.clone(),
+        );
+        options.user_id_type = self.feishu.user_id_type;
+        options.requests_per_minute = self.feishu.requests_per_minute;
+        options
+    }
+
+    /// What the collection loop needs (the system clock; demo mode sets the simulator's).
+    pub fn collect_settings(&self) -> CollectSettings {
+        let c = &self.collect;
+        CollectSettings {
+            interval: c.interval,
+            lookback: c.lookback,
+            concurrency: c.concurrency.max(1),
+            meetings_in_progress: c.meetings_in_progress,
+            participants: c.participants,
+            quality: c.quality.enabled,
+            quality_max_per_cycle: c.quality.max_per_cycle as usize,
+            quality_sample_ratio: c.quality.sample_ratio,
+            rooms: c.rooms.clone(),
+            poll: PollOptions {
+                initial_delay: c.poll.initial_delay,
+                max_delay: c.poll.max_delay,
+                timeout: c.poll.timeout,
+            },
+            parse: ParseOptions {
+                default_offset: self.feishu.timezone,
+            },
+            budget: self.feishu.monthly_call_budget.map(|monthly_calls| Budget {
+                monthly_calls,
+                timezone: self.feishu.timezone,
+            }),
+            ..CollectSettings::new(self.state.path.clone())
+        }
+    }
+
+    /// The metrics' options (quality labels, label cap, poor-quality thresholds).
+    pub fn metrics_options(&self) -> MetricsOptions {
+        MetricsOptions {
+            quality_labels: self.metrics.quality_labels.clone(),
+            max_label_values: self.metrics.max_label_values,
+            poor_thresholds: self.metrics.poor_thresholds,
+        }
     }
 }
 
@@ -840,7 +889,7 @@ impl RawConfig {
                         "must not be empty",
                     ));
                 }
-                Some(RoomsConfig {
+                Some(RoomsSettings {
                     room_level_id,
                     room_ids,
                     exclude: r.exclude.unwrap_or(false),
@@ -1281,7 +1330,7 @@ log:
         assert_eq!(c.collect.quality.sample_ratio, 0.25);
         assert_eq!(
             c.collect.rooms,
-            Some(RoomsConfig {
+            Some(RoomsSettings {
                 room_level_id: "omb_123".into(),
                 room_ids: vec!["omm_a".into(), "omm_b".into()],
                 exclude: true
@@ -1855,6 +1904,38 @@ log:
     fn token_config() -> Config {
         let env = env_of(&[(ENV_USER_ACCESS_TOKEN, TOKEN)]);
         Config::from_yaml_str("", "t", &Overrides::default(), &env).unwrap()
+    }
+
+    #[test]
+    fn the_defaults_are_the_parts_defaults() {
+        let c = token_config();
+        let settings = c.collect_settings();
+        let defaults = CollectSettings::new(PathBuf::from(DEFAULT_STATE_PATH));
+        assert_eq!(settings.state_path, defaults.state_path);
+        assert_eq!(settings.interval, defaults.interval);
+        assert_eq!(settings.lookback, defaults.lookback);
+        assert_eq!(settings.concurrency, defaults.concurrency);
+        assert_eq!(settings.meetings_in_progress, defaults.meetings_in_progress);
+        assert_eq!(settings.participants, defaults.participants);
+        assert_eq!(settings.quality, defaults.quality);
+        assert_eq!(
+            settings.quality_max_per_cycle,
+            defaults.quality_max_per_cycle
+        );
+        assert_eq!(settings.quality_sample_ratio, defaults.quality_sample_ratio);
+        assert_eq!(settings.rooms, defaults.rooms);
+        assert_eq!(settings.poll, defaults.poll);
+        assert_eq!(settings.parse.default_offset, defaults.parse.default_offset);
+        assert!(settings.budget.is_none() && defaults.budget.is_none());
+        assert_eq!(c.metrics_options(), MetricsOptions::default());
+        let options = c.client_options();
+        let defaults = ClientOptions::new(
+            Url::parse(DEFAULT_BASE_URL).unwrap(),
+            c.feishu.credentials.clone(),
+        );
+        assert_eq!(options.base_url, defaults.base_url);
+        assert_eq!(options.user_id_type, defaults.user_id_type);
+        assert_eq!(options.requests_per_minute, defaults.requests_per_minute);
     }
 
     #[test]

@@ -8,9 +8,9 @@ use anyhow::Context as _;
 use feishu_vc_exporter::cli::{Cli, Command, IngestArgs, IngestFormat, ServeArgs, SimulateArgs};
 use feishu_vc_exporter::clock::{self, Clock};
 use feishu_vc_exporter::collect::state::State;
-use feishu_vc_exporter::collect::{backfill, CallLedger, Collector, Settings};
+use feishu_vc_exporter::collect::{backfill, CallLedger, Collector};
 use feishu_vc_exporter::config::{self, Config, ConfigError};
-use feishu_vc_exporter::feishu::{Client, ClientOptions};
+use feishu_vc_exporter::feishu::Client;
 use feishu_vc_exporter::ingest::{ingest_file, replay_file};
 use feishu_vc_exporter::logging;
 use feishu_vc_exporter::metrics::openmetrics::{check_labels, Replay, StepWriter};
@@ -94,7 +94,7 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
                 resume: args.resume,
                 step_seconds: args.step.as_secs() as i64,
                 labels: args.labels.clone(),
-                metrics: metrics_options(&config),
+                metrics: config.metrics_options(),
             };
             runtime()?.block_on(run_backfill(config, options))
         }
@@ -216,10 +216,10 @@ async fn serve(mut config: Config, demo: Option<Clock>) -> anyhow::Result<()> {
     let registry = prometheus::Registry::new();
     let metrics = Arc::new(Metrics::with_registry(
         registry.clone(),
-        metrics_options(&config),
+        config.metrics_options(),
     ));
     let (client, exporter, ledger) = client(&config, &registry)?;
-    let mut settings = Settings::from_config(&config);
+    let mut settings = config.collect_settings();
     if let Some(clock) = &demo {
         settings.clock = clock.clone();
     }
@@ -263,14 +263,6 @@ async fn serve(mut config: Config, demo: Option<Clock>) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn metrics_options(config: &Config) -> MetricsOptions {
-    MetricsOptions {
-        quality_labels: config.metrics.quality_labels.clone(),
-        max_label_values: config.metrics.max_label_values,
-        poor_thresholds: config.metrics.poor_thresholds,
-    }
-}
-
 /// The API client with its limiter, and the self-metrics and call ledger it reports to.
 fn client(
     config: &Config,
@@ -281,13 +273,7 @@ fn client(
         config.feishu.monthly_call_budget.is_some(),
     ));
     let ledger = Arc::new(CallLedger::new(exporter.api_requests.clone()));
-    let mut client_options = ClientOptions::new(
-        config.feishu.base_url.clone(),
-        config.feishu.credentials.clone(),
-    );
-    client_options.user_id_type = config.feishu.user_id_type;
-    client_options.requests_per_minute = config.feishu.requests_per_minute;
-    let client = Client::new(client_options, ledger.clone())?;
+    let client = Client::new(config.client_options(), ledger.clone())?;
     Ok((client, exporter, ledger))
 }
 
@@ -295,7 +281,7 @@ fn client(
 async fn run_backfill(config: Config, options: backfill::Options) -> anyhow::Result<ExitCode> {
     let registry = prometheus::Registry::new();
     let (client, exporter, ledger) = client(&config, &registry)?;
-    let settings = Settings::from_config(&config);
+    let settings = config.collect_settings();
     // The month's calls `serve` has spent count against the budget too.
     let serving = match State::load(&settings.state_path) {
         Ok(state) => Some(state),

@@ -31,7 +31,6 @@ use futures::stream::{self, StreamExt};
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::{system_now, Clock};
-use crate::config::Config;
 use crate::feishu::{
     Client, ErrorClass, ExportRequest, FeishuError, MeetingStatus, Participant, PollOptions,
 };
@@ -60,6 +59,15 @@ pub(crate) const MAX_QUALITY_ATTEMPTS: u32 = 5;
 /// The backlog never grows past this; the oldest jobs go first.
 const MAX_QUALITY_BACKLOG: usize = 20_000;
 
+/// Which room bookings to export: the rooms under a room-level node, all or some of them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomsSettings {
+    pub room_level_id: String,
+    pub room_ids: Vec<String>,
+    /// `room_ids` are excluded rather than selected.
+    pub exclude: bool,
+}
+
 /// What the loop needs from the configuration.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -71,7 +79,8 @@ pub struct Settings {
     pub quality: bool,
     pub quality_max_per_cycle: usize,
     pub quality_sample_ratio: f64,
-    pub rooms: Option<crate::config::RoomsConfig>,
+    /// `None` when room exports are off.
+    pub rooms: Option<RoomsSettings>,
     pub poll: PollOptions,
     pub parse: ParseOptions,
     pub budget: Option<Budget>,
@@ -81,34 +90,22 @@ pub struct Settings {
 }
 
 impl Settings {
-    pub fn from_config(config: &Config) -> Self {
-        let c = &config.collect;
-        Self {
-            interval: c.interval,
-            lookback: c.lookback,
-            concurrency: c.concurrency.max(1),
-            meetings_in_progress: c.meetings_in_progress,
-            participants: c.participants,
-            quality: c.quality.enabled,
-            quality_max_per_cycle: c.quality.max_per_cycle as usize,
-            quality_sample_ratio: c.quality.sample_ratio,
-            rooms: c.rooms.clone(),
-            poll: PollOptions {
-                initial_delay: c.poll.initial_delay,
-                max_delay: c.poll.max_delay,
-                timeout: c.poll.timeout,
-            },
-            parse: ParseOptions {
-                default_offset: config.feishu.timezone,
-            },
-            budget: config
-                .feishu
-                .monthly_call_budget
-                .map(|monthly_calls| Budget {
-                    monthly_calls,
-                    timezone: config.feishu.timezone,
-                }),
-            state_path: config.state.path.clone(),
+    /// The defaults, keeping the state at `state_path`: no rooms, no budget, the system clock.
+    pub fn new(state_path: PathBuf) -> Settings {
+        Settings {
+            interval: DEFAULT_INTERVAL,
+            lookback: DEFAULT_LOOKBACK,
+            concurrency: DEFAULT_CONCURRENCY,
+            meetings_in_progress: true,
+            participants: true,
+            quality: true,
+            quality_max_per_cycle: DEFAULT_QUALITY_MAX_PER_CYCLE as usize,
+            quality_sample_ratio: DEFAULT_QUALITY_SAMPLE_RATIO,
+            rooms: None,
+            poll: PollOptions::default(),
+            parse: ParseOptions::default(),
+            budget: None,
+            state_path,
             clock: Clock::System,
         }
     }
@@ -661,7 +658,7 @@ fn is_credentials_problem(error: &TaskError) -> bool {
 enum Phase1 {
     Ended,
     InProgress,
-    Rooms(crate::config::RoomsConfig),
+    Rooms(RoomsSettings),
 }
 
 /// What applying one file added.

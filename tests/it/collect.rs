@@ -7,8 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use feishu_vc_exporter::collect::state::State;
-use feishu_vc_exporter::collect::{CallLedger, Collector, Settings};
-use feishu_vc_exporter::config::RoomsConfig;
+use feishu_vc_exporter::collect::{CallLedger, Collector, RoomsSettings, Settings};
 use feishu_vc_exporter::feishu::{Client, ClientOptions, Credentials, PollOptions, UserIdType};
 use feishu_vc_exporter::metrics::{ExporterMetrics, Metrics, MetricsOptions};
 use feishu_vc_exporter::secret::Secret;
@@ -88,7 +87,7 @@ impl Rig {
             quality: true,
             quality_max_per_cycle: 100_000,
             quality_sample_ratio: 1.0,
-            rooms: Some(RoomsConfig {
+            rooms: Some(RoomsSettings {
                 room_level_id: ROOT_LEVEL_ID.into(),
                 room_ids: vec![],
                 exclude: false,
