@@ -10,13 +10,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use feishu_vc_exporter::collect::state::State;
-use feishu_vc_exporter::collect::{CallLedger, Collector, RoomsSettings, Settings};
-use feishu_vc_exporter::feishu::{Client, ClientOptions, Credentials, PollOptions};
-use feishu_vc_exporter::metrics::{ExporterMetrics, Metrics, MetricsOptions};
+use feishu_vc_exporter::collect::{Collector, RoomsSettings, Settings};
+use feishu_vc_exporter::feishu::{ClientOptions, Credentials};
+use feishu_vc_exporter::metrics::{Metrics, MetricsOptions};
 use feishu_vc_exporter::secret::Secret;
-use feishu_vc_exporter::sheet::ParseOptions;
 use feishu_vc_exporter::simulator::{
-    endpoint, Clock, ManualClock, Simulator, SimulatorOptions, ROOT_LEVEL_ID,
+    endpoint, Clock, ManualClock, Simulator, SimulatorOptions, DEMO_APP_ID, DEMO_APP_SECRET,
+    ROOT_LEVEL_ID,
 };
 use feishu_vc_exporter::status::StatusBoard;
 
@@ -36,47 +36,36 @@ fn collector(
         registry.clone(),
         MetricsOptions::default(),
     ));
-    let exporter = Arc::new(ExporterMetrics::new(&registry, false));
-    let ledger = Arc::new(CallLedger::new(exporter.api_requests.clone()));
     let mut options = ClientOptions::new(
         url::Url::parse(base_url).unwrap(),
         Credentials::App {
-            app_id: "cli_demo".into(),
-            app_secret: Secret::new("demo-secret"),
+            app_id: DEMO_APP_ID.into(),
+            app_secret: Secret::new(DEMO_APP_SECRET),
         },
     );
     options.requests_per_minute = rpm;
-    let client = Client::new(options, ledger.clone()).unwrap();
     let settings = Settings {
-        interval: Duration::from_secs(300),
         lookback: Duration::from_secs(lookback_hours * 3600),
         concurrency,
-        meetings_in_progress: true,
-        participants: true,
-        quality: true,
         quality_max_per_cycle: quality_per_cycle,
-        quality_sample_ratio: 1.0,
         rooms: Some(RoomsSettings {
             room_level_id: ROOT_LEVEL_ID.into(),
             room_ids: vec![],
             exclude: false,
         }),
-        poll: PollOptions::default(),
-        parse: ParseOptions::default(),
-        budget: None,
-        state_path: state.to_owned(),
         // The cycles are given their "now" (T) explicitly.
         clock: Clock::Fixed(T),
+        ..Settings::new(state.to_owned())
     };
-    Collector::new(
-        client,
-        metrics,
-        exporter,
+    Collector::build(
+        options,
         settings,
+        metrics,
         State::load(state).unwrap(),
-        ledger,
         Arc::new(StatusBoard::new()),
+        &registry,
     )
+    .unwrap()
 }
 
 async fn simulator(rpm: u32) -> feishu_vc_exporter::simulator::SimulatorHandle {

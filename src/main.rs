@@ -8,13 +8,12 @@ use anyhow::Context as _;
 use feishu_vc_exporter::cli::{Cli, Command, IngestArgs, IngestFormat, ServeArgs, SimulateArgs};
 use feishu_vc_exporter::clock::{self, Clock};
 use feishu_vc_exporter::collect::state::State;
-use feishu_vc_exporter::collect::{backfill, CallLedger, Collector};
+use feishu_vc_exporter::collect::{backfill, Collector};
 use feishu_vc_exporter::config::{self, Config, ConfigError};
-use feishu_vc_exporter::feishu::Client;
 use feishu_vc_exporter::ingest::{ingest_file, replay_file};
 use feishu_vc_exporter::logging;
 use feishu_vc_exporter::metrics::openmetrics::{check_labels, Replay, StepWriter};
-use feishu_vc_exporter::metrics::{ExporterMetrics, Metrics, MetricsOptions};
+use feishu_vc_exporter::metrics::{Metrics, MetricsOptions};
 use feishu_vc_exporter::server::{self, ServerError};
 use feishu_vc_exporter::sheet::ParseOptions;
 use feishu_vc_exporter::simulator::{Faults, Simulator, SimulatorHandle, SimulatorOptions};
@@ -218,22 +217,20 @@ async fn serve(mut config: Config, demo: Option<Clock>) -> anyhow::Result<()> {
         registry.clone(),
         config.metrics_options(),
     ));
-    let (client, exporter, ledger) = client(&config, &registry)?;
     let mut settings = config.collect_settings();
     if let Some(clock) = &demo {
         settings.clock = clock.clone();
     }
     let state = State::load(&settings.state_path)?;
     let status = Arc::new(StatusBoard::new());
-    let collector = Collector::new(
-        client,
-        metrics,
-        exporter,
+    let collector = Collector::build(
+        config.client_options(),
         settings,
+        metrics,
         state,
-        ledger,
         status.clone(),
-    );
+        &registry,
+    )?;
 
     let listener = tokio::net::TcpListener::bind(config.web.listen_address)
         .await
@@ -263,24 +260,9 @@ async fn serve(mut config: Config, demo: Option<Clock>) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The API client with its limiter, and the self-metrics and call ledger it reports to.
-fn client(
-    config: &Config,
-    registry: &prometheus::Registry,
-) -> anyhow::Result<(Client, Arc<ExporterMetrics>, Arc<CallLedger>)> {
-    let exporter = Arc::new(ExporterMetrics::new(
-        registry,
-        config.feishu.monthly_call_budget.is_some(),
-    ));
-    let ledger = Arc::new(CallLedger::new(exporter.api_requests.clone()));
-    let client = Client::new(config.client_options(), ledger.clone())?;
-    Ok((client, exporter, ledger))
-}
-
 /// A past range into OpenMetrics; exit 130 when stopped by a signal (resumable).
 async fn run_backfill(config: Config, options: backfill::Options) -> anyhow::Result<ExitCode> {
     let registry = prometheus::Registry::new();
-    let (client, exporter, ledger) = client(&config, &registry)?;
     let settings = config.collect_settings();
     // The month's calls `serve` has spent count against the budget too.
     let serving = match State::load(&settings.state_path) {
@@ -291,15 +273,14 @@ async fn run_backfill(config: Config, options: backfill::Options) -> anyhow::Res
         }
     };
     let start = backfill::Start::open(&options, serving)?;
-    let collector = Collector::new(
-        client,
-        start.sink(),
-        exporter,
+    let collector = Collector::build(
+        config.client_options(),
         settings,
+        start.sink(),
         start.state(),
-        ledger,
         Arc::new(StatusBoard::new()),
-    );
+        &registry,
+    )?;
     let shutdown = CancellationToken::new();
     let signals = {
         let shutdown = shutdown.clone();

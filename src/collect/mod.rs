@@ -32,7 +32,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::clock::{system_now, Clock};
 use crate::feishu::{
-    Client, ErrorClass, ExportRequest, FeishuError, MeetingStatus, Participant, PollOptions,
+    Client, ClientOptions, ErrorClass, ExportRequest, FeishuError, MeetingStatus, Participant,
+    PollOptions,
 };
 use crate::metrics::{ExporterMetrics, Metrics, QualityContext};
 use crate::sheet::{self, Export, ExportSink, Kind, ParseOptions, Record, Rejected, SheetError};
@@ -204,8 +205,27 @@ pub struct Collector {
 }
 
 impl Collector {
+    /// The only way to make a loop: the client is built here, observed by the call ledger that
+    /// feeds `feishu_vc_api_requests_total` and the budget, so no call goes uncounted. The
+    /// loop's self-metrics are registered on `registry`.
+    pub fn build(
+        client: ClientOptions,
+        settings: Settings,
+        sink: Arc<dyn RecordSink>,
+        state: State,
+        status: Arc<StatusBoard>,
+        registry: &prometheus::Registry,
+    ) -> Result<Collector, FeishuError> {
+        let exporter = Arc::new(ExporterMetrics::new(registry, settings.budget.is_some()));
+        let ledger = Arc::new(CallLedger::new(exporter.api_requests.clone()));
+        let client = Client::new(client, ledger.clone())?;
+        Ok(Self::new(
+            client, sink, exporter, settings, state, ledger, status,
+        ))
+    }
+
     /// `ledger` must be the client's call observer, so the budget sees every call.
-    pub fn new(
+    fn new(
         client: Client,
         sink: Arc<dyn RecordSink>,
         exporter: Arc<ExporterMetrics>,
@@ -227,6 +247,11 @@ impl Collector {
         };
         collector.publish_gauges();
         collector
+    }
+
+    /// The loop's self-metrics.
+    pub fn exporter(&self) -> &ExporterMetrics {
+        &self.exporter
     }
 
     /// "Now" for a cycle, from [`Settings::clock`] (unix seconds).

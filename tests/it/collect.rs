@@ -7,14 +7,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use feishu_vc_exporter::collect::state::State;
-use feishu_vc_exporter::collect::{CallLedger, Collector, RoomsSettings, Settings};
-use feishu_vc_exporter::feishu::{Client, ClientOptions, Credentials, PollOptions, UserIdType};
-use feishu_vc_exporter::metrics::{ExporterMetrics, Metrics, MetricsOptions};
+use feishu_vc_exporter::collect::{Collector, RoomsSettings, Settings};
+use feishu_vc_exporter::feishu::{ClientOptions, Credentials, PollOptions, UserIdType};
+use feishu_vc_exporter::metrics::{Metrics, MetricsOptions};
 use feishu_vc_exporter::secret::Secret;
-use feishu_vc_exporter::sheet::ParseOptions;
 use feishu_vc_exporter::simulator::{
     endpoint, Clock, Faults, ManualClock, SimMeeting, Simulator, SimulatorHandle, SimulatorOptions,
-    Stats, Tenant, ROOT_LEVEL_ID,
+    Stats, Tenant, DEMO_APP_ID, DEMO_APP_SECRET, ROOT_LEVEL_ID,
 };
 use feishu_vc_exporter::status::StatusBoard;
 
@@ -65,28 +64,20 @@ impl Rig {
             registry.clone(),
             MetricsOptions::default(),
         ));
-        let exporter = Arc::new(ExporterMetrics::new(&registry, false));
-        let ledger = Arc::new(CallLedger::new(exporter.api_requests.clone()));
         let mut options = ClientOptions::new(
             url::Url::parse(&self.sim.base_url()).unwrap(),
             Credentials::App {
-                app_id: "cli_demo".into(),
-                app_secret: Secret::new("demo-secret"),
+                app_id: DEMO_APP_ID.into(),
+                app_secret: Secret::new(DEMO_APP_SECRET),
             },
         );
         options.requests_per_minute = 60_000;
         options.max_retries = 6;
         options.user_id_type = UserIdType::OpenId;
-        let client = Client::new(options, ledger.clone()).unwrap();
         let settings = Settings {
             interval: Duration::from_secs(60),
             lookback: Duration::from_secs(LOOKBACK as u64),
-            concurrency: 4,
-            meetings_in_progress: true,
-            participants: true,
-            quality: true,
             quality_max_per_cycle: 100_000,
-            quality_sample_ratio: 1.0,
             rooms: Some(RoomsSettings {
                 room_level_id: ROOT_LEVEL_ID.into(),
                 room_ids: vec![],
@@ -97,21 +88,19 @@ impl Rig {
                 max_delay: Duration::from_millis(50),
                 timeout: Duration::from_secs(20),
             },
-            parse: ParseOptions::default(),
-            budget: None,
-            state_path: self.state_path(),
             clock: Clock::Manual(self.clock.clone()),
+            ..Settings::new(self.state_path())
         };
         let state = State::load(&self.state_path()).unwrap();
-        let collector = Collector::new(
-            client,
-            metrics.clone(),
-            exporter,
+        let collector = Collector::build(
+            options,
             settings,
+            metrics.clone(),
             state,
-            ledger,
             Arc::new(StatusBoard::new()),
-        );
+            &registry,
+        )
+        .unwrap();
         (collector, metrics, registry)
     }
 }
