@@ -14,8 +14,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use url::Url;
 
 use crate::config::{parse_duration, parse_listen_address, parse_ratio, ConfigError, Overrides};
+use crate::feishu::Credentials;
 use crate::logging::{LogFormat, LogLevel};
-use crate::simulator::{DEMO_APP_ID, DEMO_APP_SECRET};
+use crate::secret::Secret;
+use crate::simulator::{DEMO_APP_ID, DEMO_APP_SECRET, ROOT_LEVEL_ID};
 
 /// What `healthcheck` probes by default: the default port on loopback.
 pub const DEFAULT_HEALTHCHECK_URL: &str = "http://127.0.0.1:9874/-/healthy";
@@ -154,14 +156,33 @@ pub struct ServeArgs {
 impl ServeArgs {
     /// The flags that override the config file and the environment.
     pub fn overrides(&self, log: &LogArgs) -> Overrides {
-        Overrides {
-            demo: self.demo,
+        let overrides = Overrides {
             listen_address: self.listen_address,
             telemetry_path: self.telemetry_path.clone(),
             web_config_file: self.web_config_file.clone(),
             log_level: log.level,
             log_format: log.format,
+            ..Overrides::default()
+        };
+        if self.demo {
+            demo_overrides(overrides)
+        } else {
+            overrides
         }
+    }
+}
+
+/// `--demo`: the simulator's credentials, whatever the file or environment say, and its whole
+/// room tree unless the file turns rooms on or off. The caller points `feishu.base_url` at the
+/// simulator.
+pub fn demo_overrides(overrides: Overrides) -> Overrides {
+    Overrides {
+        credentials: Some(Credentials::App {
+            app_id: DEMO_APP_ID.to_owned(),
+            app_secret: Secret::new(DEMO_APP_SECRET),
+        }),
+        default_room_level_id: Some(ROOT_LEVEL_ID.to_owned()),
+        ..overrides
     }
 }
 
@@ -615,7 +636,21 @@ mod tests {
             panic!()
         };
         let overrides = serve.overrides(&cli.log);
-        assert!(overrides.demo);
+        assert_eq!(overrides, demo_overrides(overrides.clone()));
+        let c = crate::config::Config::load(None, &overrides, &|_| None).unwrap();
+        assert_eq!(
+            c.feishu.credentials,
+            Credentials::App {
+                app_id: DEMO_APP_ID.into(),
+                app_secret: Secret::new(DEMO_APP_SECRET)
+            }
+        );
+        assert_eq!(c.collect.rooms.unwrap().room_level_id, ROOT_LEVEL_ID);
+        let plain = parse(&["serve"]).unwrap();
+        let Command::Serve(serve) = plain.command_or_serve() else {
+            panic!()
+        };
+        assert_eq!(serve.overrides(&plain.log).credentials, None);
         assert_eq!(overrides.log_level, Some(LogLevel::Error));
         assert_eq!(
             overrides.log_format, None,

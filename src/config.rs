@@ -39,7 +39,6 @@ use crate::server::{
     check_telemetry_path, BadTelemetryPath, DEFAULT_LISTEN_ADDRESS, DEFAULT_TELEMETRY_PATH,
 };
 use crate::sheet::ParseOptions;
-use crate::simulator::{DEMO_APP_ID, DEMO_APP_SECRET, ROOT_LEVEL_ID as DEMO_ROOM_LEVEL_ID};
 
 pub const ENV_APP_ID: &str = "FEISHU_APP_ID";
 pub const ENV_APP_SECRET: &str = "FEISHU_APP_SECRET";
@@ -154,10 +153,12 @@ pub struct LogConfig {
 /// Values given on the command line; they win over the environment and the file.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Overrides {
-    /// `--demo`: credentials are the simulator's ([`DEMO_APP_ID`], [`DEMO_APP_SECRET`]); any
-    /// credentials in the file or environment are ignored, and rooms default to
-    /// [`DEMO_ROOM_LEVEL_ID`]. The caller points `feishu.base_url` at the simulator.
-    pub demo: bool,
+    /// Use these credentials: any in the file or environment are ignored (`--demo`: the
+    /// simulator's, see `cli::demo_overrides`).
+    pub credentials: Option<Credentials>,
+    /// Export the rooms under this room-level node unless the file turns rooms on or off itself
+    /// (`--demo`: the simulator's whole tree).
+    pub default_room_level_id: Option<String>,
     pub listen_address: Option<SocketAddr>,
     pub telemetry_path: Option<String>,
     pub web_config_file: Option<PathBuf>,
@@ -251,18 +252,6 @@ impl Config {
         env: EnvSource<'_>,
     ) -> Result<Config, ConfigError> {
         RawConfig::parse(yaml, origin)?.resolve(overrides, env)
-    }
-
-    /// The defaults with the demo credentials and demo rooms (what `serve --demo` gets without
-    /// a config file). The caller points `feishu.base_url` at the simulator.
-    pub fn demo() -> Config {
-        let overrides = Overrides {
-            demo: true,
-            ..Overrides::default()
-        };
-        RawConfig::default()
-            .resolve(&overrides, &|_| None)
-            .expect("the default demo configuration is valid")
     }
 
     /// The effective configuration as YAML, for `check-config`: every key, with the app secret
@@ -735,7 +724,6 @@ impl RawConfig {
     }
 
     fn resolve(self, overrides: &Overrides, env: EnvSource<'_>) -> Result<Config, ConfigError> {
-        let demo = overrides.demo;
         let env_var = |name: &str| {
             env(name)
                 .map(|v| v.trim().to_owned())
@@ -768,14 +756,9 @@ impl RawConfig {
         };
         let base_url = parse_base_url(&base_url).map_err(|m| invalid(base_url_key, m))?;
 
-        let (credentials, app_secret_file) = if demo {
-            let credentials = Credentials::App {
-                app_id: DEMO_APP_ID.to_owned(),
-                app_secret: Secret::new(DEMO_APP_SECRET),
-            };
-            (credentials, None)
-        } else {
-            resolve_credentials(f.app_id, f.app_secret_file, &env_var)?
+        let (credentials, app_secret_file) = match &overrides.credentials {
+            Some(credentials) => (credentials.clone(), None),
+            None => resolve_credentials(f.app_id, f.app_secret_file, &env_var)?,
         };
 
         let requests_per_minute = f.requests_per_minute.unwrap_or(DEFAULT_REQUESTS_PER_MINUTE);
@@ -863,8 +846,8 @@ impl RawConfig {
         let rooms = {
             let r = c.rooms;
             let mut level = r.room_level_id.map(|s| s.trim().to_owned());
-            if demo && r.enabled.is_none() && level.is_none() {
-                level = Some(DEMO_ROOM_LEVEL_ID.to_owned());
+            if r.enabled.is_none() && level.is_none() {
+                level.clone_from(&overrides.default_room_level_id);
             }
             let enabled = r.enabled.unwrap_or(level.is_some());
             if enabled {
@@ -1746,7 +1729,8 @@ log:
             web_config_file: Some("/flag-web.yml".into()),
             log_level: Some(LogLevel::Debug),
             log_format: Some(LogFormat::Logfmt),
-            demo: false,
+            credentials: None,
+            default_room_level_id: None,
         };
         let c = Config::from_yaml_str(yaml, "t", &flags, &env).unwrap();
         assert_eq!(c.web.listen_address, "127.0.0.1:2222".parse().unwrap());
@@ -1841,7 +1825,7 @@ log:
     }
 
     #[test]
-    fn credentials_are_required_unless_demo() {
+    fn credentials_are_required_unless_given() {
         let none = env_of(&[]);
         let err = Config::from_yaml_str("", "t", &Overrides::default(), &none).unwrap_err();
         let msg = err.to_string();
@@ -1875,30 +1859,45 @@ log:
             Credentials::UserToken(Secret::new(TOKEN))
         );
 
-        // --demo: simulator credentials, demo rooms, whatever the environment says.
+        // Credentials given by the caller (--demo): these, whatever the file and environment
+        // say; rooms default to the given level unless the file turns rooms on or off.
+        let given = Credentials::App {
+            app_id: "cli_given".into(),
+            app_secret: Secret::new("given-secret"),
+        };
         let demo = Overrides {
-            demo: true,
+            credentials: Some(given.clone()),
+            default_room_level_id: Some("omb_given".into()),
             ..Overrides::default()
         };
-        let c = Config::from_yaml_str("", "t", &demo, &env).unwrap();
-        assert_eq!(
-            c.feishu.credentials,
-            Credentials::App {
-                app_id: DEMO_APP_ID.into(),
-                app_secret: Secret::new(DEMO_APP_SECRET)
-            }
-        );
-        assert_eq!(
-            c.collect.rooms.as_ref().unwrap().room_level_id,
-            DEMO_ROOM_LEVEL_ID
-        );
-        assert_eq!(
-            Config::demo(),
-            Config::from_yaml_str("", "t", &demo, &none).unwrap()
-        );
+        let c = Config::from_yaml_str("feishu: {app_id: cli_x}", "t", &demo, &env).unwrap();
+        assert_eq!(c.feishu.credentials, given);
+        assert_eq!(c.feishu.app_secret_file, None);
+        assert_eq!(c.collect.rooms.as_ref().unwrap().room_level_id, "omb_given");
+        let c = Config::from_yaml_str("", "t", &demo, &none).unwrap();
+        assert_eq!(c.feishu.credentials, given);
         let c =
             Config::from_yaml_str("collect: {rooms: {enabled: false}}", "t", &demo, &none).unwrap();
         assert_eq!(c.collect.rooms, None);
+        let c = Config::from_yaml_str(
+            "collect: {rooms: {room_level_id: omb_f}}",
+            "t",
+            &demo,
+            &none,
+        )
+        .unwrap();
+        assert_eq!(c.collect.rooms.unwrap().room_level_id, "omb_f");
+        // The two are independent: a default level without given credentials.
+        let rooms_only = Overrides {
+            default_room_level_id: Some("omb_given".into()),
+            ..Overrides::default()
+        };
+        let c = Config::from_yaml_str("", "t", &rooms_only, &env).unwrap();
+        assert_eq!(
+            c.feishu.credentials,
+            Credentials::UserToken(Secret::new(TOKEN))
+        );
+        assert_eq!(c.collect.rooms.unwrap().room_level_id, "omb_given");
     }
 
     fn token_config() -> Config {

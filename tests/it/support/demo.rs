@@ -8,7 +8,8 @@
 
 use std::collections::BTreeSet;
 
-use feishu_vc_exporter::config::Config;
+use feishu_vc_exporter::cli::demo_overrides;
+use feishu_vc_exporter::config::{Config, Overrides};
 use feishu_vc_exporter::simulator::{SimulatorOptions, Tenant};
 
 /// Meetings, participant sessions and ended bookings.
@@ -32,7 +33,8 @@ impl DemoTruth {
     pub const MARGIN: i64 = 600;
 
     pub fn at(t0: i64) -> Self {
-        let config = Config::demo();
+        let config = Config::load(None, &demo_overrides(Overrides::default()), &|_| None)
+            .expect("the demo's configuration is valid");
         let lookback = config.collect.lookback.as_secs() as i64;
         let level = config
             .collect
