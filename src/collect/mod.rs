@@ -43,8 +43,9 @@ use budget::{Budget, Priority, CALLS_PER_EXPORT};
 pub use ledger::CallLedger;
 use state::{MeetingRef, QualityJob, State, StateError};
 
-/// `collect.interval` unless told otherwise, and the least it may be.
+/// `collect.interval` unless told otherwise.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(300);
+/// The shortest `collect.interval` the configuration accepts.
 pub const MIN_INTERVAL: Duration = Duration::from_secs(30);
 /// `collect.lookback` unless told otherwise: a day.
 pub const DEFAULT_LOOKBACK: Duration = Duration::from_secs(24 * 3600);
