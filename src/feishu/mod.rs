@@ -13,6 +13,9 @@ mod error;
 mod limiter;
 mod request;
 
+pub mod oauth;
+pub mod token_file;
+
 #[cfg(test)]
 mod tests;
 
