@@ -15,6 +15,7 @@ mod request;
 
 pub mod oauth;
 pub mod token_file;
+pub mod user_token;
 
 #[cfg(test)]
 mod tests;
