@@ -756,7 +756,7 @@ mod tests {
         assert_eq!(pairs["code_challenge"], pkce.challenge());
         assert_eq!(pairs["code_challenge_method"], "S256");
         assert!(!url.as_str().contains(&verifier));
-        assert_eq!(format!("{pkce:?}").contains(&verifier), false);
+        assert!(!format!("{pkce:?}").contains(&verifier));
     }
 
     #[test]
