@@ -10,6 +10,7 @@ pub mod config;
 pub mod feishu;
 pub mod ingest;
 pub mod logging;
+pub mod login;
 pub mod metrics;
 pub mod remote_write;
 pub mod secret;

@@ -13,6 +13,10 @@ mod error;
 mod limiter;
 mod request;
 
+pub mod oauth;
+pub mod token_file;
+pub mod user_token;
+
 #[cfg(test)]
 mod tests;
 

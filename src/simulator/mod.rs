@@ -23,6 +23,8 @@ mod rng;
 mod server;
 mod tenant;
 
+pub mod oauth;
+
 #[cfg(test)]
 mod tests;
 
