@@ -1,10 +1,18 @@
 //! Credentials and the tenant access token cache.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 
+use reqwest::Method;
+use serde_json::{json, Value};
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
+use super::client::Client;
+use super::error::FeishuError;
+use super::http::as_i64;
+use super::Endpoint;
 use crate::secret::Secret;
 
 /// How the client authenticates. `Debug` never shows the secret or the token.
@@ -54,5 +62,78 @@ impl TokenCache {
         if slot.as_ref().is_some_and(|cached| cached.token == *failed) {
             *slot = None;
         }
+    }
+}
+
+impl Client {
+    /// The token to send: the user token as is, or the cached tenant token, fetched when
+    /// missing or due. The lock is held across the fetch, so concurrent callers share it.
+    pub(super) async fn access_token(&self) -> Result<Secret, FeishuError> {
+        if let Credentials::UserToken(token) = &self.inner.credentials {
+            return Ok(token.clone());
+        }
+        let mut slot = self.inner.tokens.slot.lock().await;
+        let now = Instant::now();
+        if let Some(cached) = slot.as_ref() {
+            if now < cached.refresh_at {
+                return Ok(cached.token.clone());
+            }
+        }
+        match self.fetch_token().await {
+            Ok(fresh) => {
+                let token = fresh.token.clone();
+                *slot = Some(fresh);
+                Ok(token)
+            }
+            Err(error) => match slot.as_ref() {
+                // Refreshing early failed, but the cached token has not expired yet.
+                Some(cached) if now < cached.expires_at => {
+                    tracing::warn!(error = %error, "feishu token refresh failed, using the current token");
+                    Ok(cached.token.clone())
+                }
+                _ => Err(error),
+            },
+        }
+    }
+
+    /// `POST /open-apis/auth/v3/tenant_access_token/internal`. Boxed: `execute` calls
+    /// `access_token`, which calls this, which calls `execute`.
+    fn fetch_token(
+        &self,
+    ) -> Pin<Box<dyn Future<Output = Result<CachedToken, FeishuError>> + Send + '_>> {
+        Box::pin(async move {
+            let Credentials::App { app_id, app_secret } = &self.inner.credentials else {
+                unreachable!("only app credentials fetch a tenant token")
+            };
+            let endpoint = Endpoint::Token;
+            let url = self.url(&["open-apis", "auth", "v3", "tenant_access_token", "internal"]);
+            let answer = self
+                .execute(endpoint, false, |_| {
+                    let body = json!({"app_id": app_id, "app_secret": app_secret.expose()});
+                    let url = url.clone();
+                    async move {
+                        self.json_attempt(endpoint, Method::POST, url, None, Some(&body))
+                            .await
+                    }
+                })
+                .await?;
+            let token = answer
+                .get("tenant_access_token")
+                .and_then(Value::as_str)
+                .filter(|token| !token.is_empty())
+                .ok_or_else(|| FeishuError::BadResponse {
+                    endpoint,
+                    detail: "answer without tenant_access_token".into(),
+                })?;
+            let expire = answer.get("expire").and_then(as_i64).unwrap_or(0).max(0);
+            let life = Duration::from_secs(expire as u64);
+            let now = Instant::now();
+            tracing::debug!(expire_s = expire, "feishu tenant token fetched");
+            Ok(CachedToken {
+                token: Secret::new(token),
+                refresh_at: now + life - refresh_margin(life),
+                expires_at: now + life,
+            })
+        })
     }
 }

@@ -10,8 +10,11 @@
 mod auth;
 mod client;
 mod error;
+mod export;
+mod http;
 mod limiter;
 mod request;
+mod retry;
 
 pub mod oauth;
 pub mod token_file;
@@ -22,11 +25,13 @@ mod tests;
 
 pub use auth::Credentials;
 pub use client::{
-    Client, ClientOptions, PollOptions, TaskStatus, DEFAULT_BASE_URL, DEFAULT_POLL_INITIAL_DELAY,
-    DEFAULT_POLL_MAX_DELAY, DEFAULT_POLL_TIMEOUT, DEFAULT_REQUESTS_PER_MINUTE,
-    MAX_REQUESTS_PER_MINUTE,
+    Client, ClientOptions, DEFAULT_BASE_URL, DEFAULT_REQUESTS_PER_MINUTE, MAX_REQUESTS_PER_MINUTE,
 };
 pub use error::{codes, ErrorClass, FeishuError};
+pub use export::{
+    PollOptions, TaskStatus, DEFAULT_POLL_INITIAL_DELAY, DEFAULT_POLL_MAX_DELAY,
+    DEFAULT_POLL_TIMEOUT,
+};
 pub use request::{
     ExportRequest, MeetingFilter, MeetingStatus, MeetingType, Participant, UserIdType,
 };

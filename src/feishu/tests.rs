@@ -13,8 +13,9 @@ use axum::Router;
 use serde_json::{json, Value};
 use url::Url;
 
-use super::client::{check_workbook, Tuning};
+use super::export::check_workbook;
 use super::limiter::Limiters;
+use super::retry::Tuning;
 use super::*;
 use crate::secret::Secret;
 
