@@ -5,7 +5,6 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use backon::{BackoffBuilder, ExponentialBuilder};
 use tokio::time::Instant;
 use url::Url;
 
@@ -14,7 +13,7 @@ use super::error::{codes, FeishuError};
 use super::http::Attempt;
 use super::limiter::Limiters;
 use super::request::UserIdType;
-use super::retry::Tuning;
+use super::retry::{Decision, RetryPolicy};
 use super::{CallObserver, Endpoint};
 use crate::secret::Secret;
 
@@ -41,8 +40,8 @@ pub struct ClientOptions {
     pub max_download_bytes: u64,
     /// The largest summed uncompressed size of a workbook's entries. Default 512 MiB.
     pub max_uncompressed_bytes: u64,
-    /// Retries of one call after a transient failure or a throttle. Default 3.
-    pub max_retries: u32,
+    /// Retries, backoff and throttle waits of one call. Default [`RetryPolicy::default`].
+    pub retry: RetryPolicy,
 }
 
 impl ClientOptions {
@@ -56,7 +55,7 @@ impl ClientOptions {
             request_timeout: Duration::from_secs(30),
             max_download_bytes: 64 << 20,
             max_uncompressed_bytes: 512 << 20,
-            max_retries: 3,
+            retry: RetryPolicy::default(),
         }
     }
 }
@@ -76,11 +75,10 @@ pub(super) struct Inner {
     pub(super) request_timeout: Duration,
     pub(super) max_download_bytes: u64,
     pub(super) max_uncompressed_bytes: u64,
-    pub(super) max_retries: u32,
     pub(super) observer: Arc<dyn CallObserver>,
     pub(super) limiters: Limiters,
     pub(super) tokens: TokenCache,
-    pub(super) tuning: Tuning,
+    pub(super) retry: RetryPolicy,
     /// Per export kind, when to poll first: learned from how long tasks take.
     pub(super) first_poll: std::sync::Mutex<std::collections::HashMap<&'static str, Duration>>,
 }
@@ -98,14 +96,6 @@ impl Client {
     pub fn new(
         options: ClientOptions,
         observer: Arc<dyn CallObserver>,
-    ) -> Result<Self, FeishuError> {
-        Self::with_tuning(options, observer, Tuning::default())
-    }
-
-    pub(crate) fn with_tuning(
-        options: ClientOptions,
-        observer: Arc<dyn CallObserver>,
-        tuning: Tuning,
     ) -> Result<Self, FeishuError> {
         let invalid = |what: &str| Err(FeishuError::InvalidOptions(what.to_owned()));
         let mut base_url = options.base_url;
@@ -138,6 +128,9 @@ impl Client {
         if options.max_download_bytes == 0 || options.max_uncompressed_bytes == 0 {
             return invalid("max_download_bytes and max_uncompressed_bytes must be positive");
         }
+        if let Some(problem) = options.retry.problem() {
+            return invalid(problem);
+        }
         let http = reqwest::Client::builder()
             .timeout(options.request_timeout)
             .connect_timeout(options.request_timeout.min(Duration::from_secs(10)))
@@ -153,11 +146,10 @@ impl Client {
                 request_timeout: options.request_timeout,
                 max_download_bytes: options.max_download_bytes,
                 max_uncompressed_bytes: options.max_uncompressed_bytes,
-                max_retries: options.max_retries,
                 observer,
                 limiters: Limiters::new(options.requests_per_minute),
                 tokens: TokenCache::default(),
-                tuning,
+                retry: options.retry,
                 first_poll: Default::default(),
             }),
         })
@@ -187,14 +179,7 @@ impl Client {
         Fut: Future<Output = Attempt<T>>,
     {
         let inner = &*self.inner;
-        let mut backoff = ExponentialBuilder::default()
-            .with_jitter()
-            .with_min_delay(inner.tuning.backoff_min)
-            .with_max_delay(inner.tuning.backoff_max)
-            .without_max_times()
-            .build();
-        let mut retries = 0u32;
-        let mut refreshed = false;
+        let mut attempts = inner.retry.start();
         loop {
             let token = if authenticated {
                 Some(self.access_token().await?)
@@ -209,48 +194,46 @@ impl Client {
                 endpoint = endpoint.label(),
                 code = %code,
                 elapsed_ms = started.elapsed().as_millis() as u64,
-                retries,
+                retries = attempts.retries(),
                 "feishu api call"
             );
             let error = match result {
                 Ok(value) => return Ok(value),
                 Err(error) => error,
             };
-            if let (Some(token), Some(code)) = (&token, error.code()) {
-                if codes::is_token_expired(code)
-                    && !refreshed
-                    && matches!(inner.credentials, Credentials::App { .. })
-                {
-                    tracing::debug!(
-                        endpoint = endpoint.label(),
-                        code,
-                        "token rejected, refreshing"
-                    );
-                    refreshed = true;
-                    inner.tokens.invalidate(token).await;
-                    continue;
-                }
-            }
             if let FeishuError::RateLimited { retry_after, .. } = &error {
                 inner.limiters.hold(endpoint, Instant::now() + *retry_after);
             }
-            if retries >= inner.max_retries {
-                return Err(error);
+            let rejected = token.as_ref().filter(|_| {
+                error.code().is_some_and(codes::is_token_expired)
+                    && matches!(inner.credentials, Credentials::App { .. })
+            });
+            match inner
+                .retry
+                .decide(&mut attempts, &error, rejected.is_some())
+            {
+                Decision::RefreshToken => {
+                    tracing::debug!(
+                        endpoint = endpoint.label(),
+                        code = error.code(),
+                        "token rejected, refreshing"
+                    );
+                    if let Some(token) = rejected {
+                        inner.tokens.invalidate(token).await;
+                    }
+                }
+                Decision::Wait(delay) => {
+                    tracing::debug!(
+                        endpoint = endpoint.label(),
+                        reason = error.reason(),
+                        delay_ms = delay.as_millis() as u64,
+                        retries = attempts.retries(),
+                        "retrying feishu call"
+                    );
+                    tokio::time::sleep(delay).await;
+                }
+                Decision::GiveUp => return Err(error),
             }
-            let delay = match &error {
-                FeishuError::RateLimited { retry_after, .. } => *retry_after,
-                error if error.is_transient() => backoff.next().unwrap_or(inner.tuning.backoff_max),
-                _ => return Err(error),
-            };
-            retries += 1;
-            tracing::debug!(
-                endpoint = endpoint.label(),
-                reason = error.reason(),
-                delay_ms = delay.as_millis() as u64,
-                retries,
-                "retrying feishu call"
-            );
-            tokio::time::sleep(delay).await;
         }
     }
 }

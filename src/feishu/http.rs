@@ -202,15 +202,11 @@ impl Client {
 
     /// How long to wait after a throttled answer: `x-ogw-ratelimit-reset` seconds, bounded.
     fn throttle_delay(&self, headers: &HeaderMap) -> Duration {
-        let tuning = &self.inner.tuning;
-        headers
+        let reset = headers
             .get(RATELIMIT_RESET)
             .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.trim().parse::<f64>().ok())
-            .filter(|seconds| seconds.is_finite() && *seconds >= 0.0)
-            .map(|seconds| Duration::from_secs_f64(seconds.min(3600.0)))
-            .unwrap_or(tuning.throttle_default)
-            .clamp(tuning.throttle_min, tuning.throttle_max)
+            .and_then(|value| value.trim().parse::<f64>().ok());
+        self.inner.retry.throttle_wait(reset)
     }
 
     fn transport_error(&self, endpoint: Endpoint, error: reqwest::Error) -> (String, FeishuError) {

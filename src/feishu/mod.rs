@@ -35,6 +35,7 @@ pub use export::{
 pub use request::{
     ExportRequest, MeetingFilter, MeetingStatus, MeetingType, Participant, UserIdType,
 };
+pub use retry::RetryPolicy;
 
 /// The API endpoints, each with its own Feishu rate limit and its own limiter here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -72,7 +72,7 @@ impl Rig {
             },
         );
         options.requests_per_minute = 60_000;
-        options.max_retries = 6;
+        options.retry.max_retries = 6;
         options.user_id_type = UserIdType::OpenId;
         let settings = Settings {
             interval: Duration::from_secs(60),

@@ -15,7 +15,6 @@ use url::Url;
 
 use super::export::check_workbook;
 use super::limiter::Limiters;
-use super::retry::Tuning;
 use super::*;
 use crate::secret::Secret;
 
@@ -232,8 +231,10 @@ fn options(fake: &Fake) -> ClientOptions {
     }
 }
 
-fn fast() -> Tuning {
-    Tuning {
+/// The client's retry policy with short waits, keeping `max_retries` as the test set it.
+fn fast(max_retries: u32) -> RetryPolicy {
+    RetryPolicy {
+        max_retries,
         backoff_min: Duration::from_millis(5),
         backoff_max: Duration::from_millis(20),
         throttle_default: Duration::from_millis(10),
@@ -242,9 +243,10 @@ fn fast() -> Tuning {
     }
 }
 
-fn client_with(options: ClientOptions) -> (Client, Arc<Recorder>) {
+fn client_with(mut options: ClientOptions) -> (Client, Arc<Recorder>) {
+    options.retry = fast(options.retry.max_retries);
     let recorder = Arc::new(Recorder::default());
-    let client = Client::with_tuning(options, recorder.clone(), fast()).unwrap();
+    let client = Client::new(options, recorder.clone()).unwrap();
     (client, recorder)
 }
 

@@ -182,3 +182,15 @@ fn the_client_and_its_futures_can_be_shared_and_spawned() {
     spawnable(&client.run_export(&request, &poll));
     spawnable(&client.create_export(&request));
 }
+
+#[test]
+fn a_retry_policy_with_crossed_bounds_is_refused() {
+    let mut options = ClientOptions::new(
+        Url::parse("https://open.feishu.cn").unwrap(),
+        Credentials::UserToken(Secret::new("u-x")),
+    );
+    options.retry.throttle_min = Duration::from_secs(61);
+    let error = Client::new(options, Arc::new(NoopObserver)).unwrap_err();
+    assert_eq!(error.reason(), "config");
+    assert!(error.to_string().contains("throttle_min"), "{error}");
+}

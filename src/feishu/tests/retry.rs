@@ -38,7 +38,7 @@ async fn a_throttled_call_waits_for_the_reset_header_and_is_retried() {
 async fn a_throttle_that_outlasts_the_retries_is_a_rate_limited_error() {
     let fake = Fake::start().await;
     let mut options = options(&fake);
-    options.max_retries = 2;
+    options.retry.max_retries = 2;
     let (client, recorder) = client_with(options);
     fake.push(
         MEETING_LIST,
@@ -95,7 +95,7 @@ async fn internal_errors_are_retried_until_success() {
 async fn retries_stop_after_max_retries() {
     let fake = Fake::start().await;
     let mut options = options(&fake);
-    options.max_retries = 2;
+    options.retry.max_retries = 2;
     let (client, _) = client_with(options);
     for _ in 0..5 {
         fake.push(MEETING_LIST, feishu_error(200, 121001, "internal error"));
@@ -149,7 +149,7 @@ async fn transport_errors_are_retried_and_reported() {
     };
     let base = Url::parse(&format!("http://127.0.0.1:{port}")).unwrap();
     let mut options = ClientOptions::new(base, Credentials::UserToken(Secret::new("u-x")));
-    options.max_retries = 2;
+    options.retry.max_retries = 2;
     options.requests_per_minute = 60_000;
     let (client, recorder) = client_with(options);
     let error = client.get_task("task-1").await.unwrap_err();
@@ -162,7 +162,7 @@ async fn slow_answers_time_out_and_are_retried() {
     let fake = Fake::start().await;
     let mut options = options(&fake);
     options.request_timeout = Duration::from_millis(200);
-    options.max_retries = 1;
+    options.retry.max_retries = 1;
     let (client, recorder) = client_with(options);
     fake.push(TASK, Reply::Hang);
     fake.push(TASK, Reply::Hang);
@@ -238,4 +238,58 @@ async fn the_client_waits_for_its_limiter() {
         "{:?}",
         started.elapsed()
     );
+}
+
+#[test]
+fn the_policy_decides_in_order_refresh_limit_throttle_backoff() {
+    use crate::feishu::retry::Decision;
+    let policy = RetryPolicy {
+        max_retries: 2,
+        ..fast(0)
+    };
+    let endpoint = Endpoint::GetTask;
+    let throttled = FeishuError::RateLimited {
+        endpoint,
+        retry_after: Duration::from_millis(7),
+    };
+    let transient = FeishuError::Http {
+        endpoint,
+        status: 503,
+    };
+    let permanent = FeishuError::Http {
+        endpoint,
+        status: 404,
+    };
+    let mut attempts = policy.start();
+    let decide = |a: &mut _, e, refresh| policy.decide(a, e, refresh);
+    assert_eq!(
+        decide(&mut attempts, &transient, true),
+        Decision::RefreshToken
+    );
+    assert_eq!(attempts.retries(), 0, "a refresh is not a retry");
+    let Decision::Wait(_) = decide(&mut attempts, &transient, true) else {
+        panic!("refreshed once only, then the transient error waits")
+    };
+    assert_eq!(
+        decide(&mut attempts, &throttled, false),
+        Decision::Wait(Duration::from_millis(7))
+    );
+    assert_eq!(attempts.retries(), 2);
+    assert_eq!(decide(&mut attempts, &throttled, false), Decision::GiveUp);
+    assert_eq!(
+        decide(&mut policy.start(), &permanent, false),
+        Decision::GiveUp
+    );
+}
+
+#[test]
+fn the_throttle_wait_reads_the_header_within_bounds() {
+    let policy = RetryPolicy::default();
+    let secs = Duration::from_secs;
+    assert_eq!(policy.throttle_wait(Some(7.0)), secs(7));
+    assert_eq!(policy.throttle_wait(Some(0.0)), secs(1));
+    assert_eq!(policy.throttle_wait(Some(1e9)), secs(60));
+    assert_eq!(policy.throttle_wait(Some(f64::NAN)), secs(5));
+    assert_eq!(policy.throttle_wait(Some(-3.0)), secs(5));
+    assert_eq!(policy.throttle_wait(None), secs(5));
 }
