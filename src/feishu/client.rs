@@ -8,8 +8,8 @@ use std::time::Duration;
 use tokio::time::Instant;
 use url::Url;
 
-use super::auth::{Credentials, TokenCache};
-use super::error::{codes, FeishuError};
+use super::auth::{Credentials, TokenSource};
+use super::error::FeishuError;
 use super::http::Attempt;
 use super::limiter::Limiters;
 use super::request::UserIdType;
@@ -70,14 +70,13 @@ pub struct Client {
 pub(super) struct Inner {
     pub(super) http: reqwest::Client,
     pub(super) base_url: Url,
-    pub(super) credentials: Credentials,
     pub(super) user_id_type: UserIdType,
     pub(super) request_timeout: Duration,
     pub(super) max_download_bytes: u64,
     pub(super) max_uncompressed_bytes: u64,
     pub(super) observer: Arc<dyn CallObserver>,
     pub(super) limiters: Limiters,
-    pub(super) tokens: TokenCache,
+    pub(super) tokens: TokenSource,
     pub(super) retry: RetryPolicy,
     /// Per export kind, when to poll first: learned from how long tasks take.
     pub(super) first_poll: std::sync::Mutex<std::collections::HashMap<&'static str, Duration>>,
@@ -87,7 +86,7 @@ impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
             .field("base_url", &self.inner.base_url.as_str())
-            .field("credentials", &self.inner.credentials)
+            .field("tokens", &self.inner.tokens)
             .finish_non_exhaustive()
     }
 }
@@ -107,18 +106,10 @@ impl Client {
         }
         base_url.set_query(None);
         base_url.set_fragment(None);
-        match &options.credentials {
-            Credentials::App { app_id, app_secret } => {
-                if app_id.trim().is_empty() || app_secret.is_empty() {
-                    return invalid("app_id and app_secret must not be empty");
-                }
-            }
-            Credentials::UserToken(token) => {
-                if token.is_empty() {
-                    return invalid("the user access token must not be empty");
-                }
-            }
-        }
+        let tokens = match TokenSource::new(options.credentials) {
+            Ok(tokens) => tokens,
+            Err(problem) => return invalid(problem),
+        };
         if options.requests_per_minute == 0 {
             return invalid("requests_per_minute must be at least 1");
         }
@@ -141,14 +132,13 @@ impl Client {
             inner: Arc::new(Inner {
                 http,
                 base_url,
-                credentials: options.credentials,
                 user_id_type: options.user_id_type,
                 request_timeout: options.request_timeout,
                 max_download_bytes: options.max_download_bytes,
                 max_uncompressed_bytes: options.max_uncompressed_bytes,
                 observer,
                 limiters: Limiters::new(options.requests_per_minute),
-                tokens: TokenCache::default(),
+                tokens,
                 retry: options.retry,
                 first_poll: Default::default(),
             }),
@@ -204,10 +194,7 @@ impl Client {
             if let FeishuError::RateLimited { retry_after, .. } = &error {
                 inner.limiters.hold(endpoint, Instant::now() + *retry_after);
             }
-            let rejected = token.as_ref().filter(|_| {
-                error.code().is_some_and(codes::is_token_expired)
-                    && matches!(inner.credentials, Credentials::App { .. })
-            });
+            let rejected = token.as_ref().filter(|_| inner.tokens.refreshes_on(&error));
             match inner
                 .retry
                 .decide(&mut attempts, &error, rejected.is_some())

@@ -7,7 +7,6 @@ use serde_json::Value;
 use std::time::Duration;
 use url::Url;
 
-use super::auth::Credentials;
 use super::client::Client;
 use super::error::{codes, FeishuError};
 use super::Endpoint;
@@ -232,10 +231,7 @@ impl Client {
     /// Feishu's `msg`, cut short and with any credential we hold blanked out.
     fn scrub(&self, msg: &str, token: Option<&Secret>) -> String {
         let mut text = msg.to_owned();
-        let held = match &self.inner.credentials {
-            Credentials::App { app_secret, .. } => app_secret,
-            Credentials::UserToken(user_token) => user_token,
-        };
+        let held = self.inner.tokens.held_secret();
         for secret in [Some(held), token].into_iter().flatten() {
             if !secret.is_empty() {
                 text = text.replace(secret.expose(), "<redacted>");
