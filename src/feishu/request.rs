@@ -162,12 +162,7 @@ impl ExportRequest {
 
     /// The JSON body of the create call: times as strings, absent options omitted.
     pub fn body(&self) -> Value {
-        let mut body = Map::new();
-        let mut put = |key: &str, value: Value| {
-            body.insert(key.to_owned(), value);
-        };
-        let text = |s: &str| Value::String(s.to_owned());
-        let time = |t: i64| Value::String(t.to_string());
+        let mut body = Body::default();
         match self {
             Self::MeetingList {
                 start,
@@ -175,19 +170,17 @@ impl ExportRequest {
                 status,
                 filter,
             } => {
-                put("start_time", time(*start));
-                put("end_time", time(*end));
-                if let Some(status) = status {
-                    put("meeting_status", json!(status.as_int()));
-                }
-                match filter {
-                    None => {}
-                    Some(MeetingFilter::MeetingNo(no)) => put("meeting_no", text(no)),
-                    Some(MeetingFilter::UserId(id)) => put("user_id", text(id)),
-                    Some(MeetingFilter::RoomId(id)) => put("room_id", text(id)),
-                    Some(MeetingFilter::MeetingType(kind)) => {
-                        put("meeting_type", json!(kind.as_int()))
-                    }
+                body.time("start_time", *start).time("end_time", *end);
+                body.status(*status);
+                if let Some(filter) = filter {
+                    match filter {
+                        MeetingFilter::MeetingNo(no) => body.text("meeting_no", no),
+                        MeetingFilter::UserId(id) => body.text("user_id", id),
+                        MeetingFilter::RoomId(id) => body.text("room_id", id),
+                        MeetingFilter::MeetingType(kind) => {
+                            body.put("meeting_type", json!(kind.as_int()))
+                        }
+                    };
                 }
             }
             Self::ParticipantList {
@@ -198,17 +191,12 @@ impl ExportRequest {
                 user_id,
                 room_id,
             } => {
-                put("meeting_start_time", time(*meeting_start));
-                put("meeting_end_time", time(*meeting_end));
-                put("meeting_no", text(meeting_no));
-                if let Some(status) = status {
-                    put("meeting_status", json!(status.as_int()));
-                }
-                if let Some(id) = user_id.as_deref().filter(|id| !id.is_empty()) {
-                    put("user_id", text(id));
-                }
-                if let Some(id) = room_id.as_deref().filter(|id| !id.is_empty()) {
-                    put("room_id", text(id));
+                body.meeting(*meeting_start, *meeting_end, meeting_no);
+                body.status(*status);
+                for (key, id) in [("user_id", user_id), ("room_id", room_id)] {
+                    if let Some(id) = id.as_deref().filter(|id| !id.is_empty()) {
+                        body.text(key, id);
+                    }
                 }
             }
             Self::ParticipantQualityList {
@@ -218,14 +206,12 @@ impl ExportRequest {
                 join_time,
                 participant,
             } => {
-                put("meeting_start_time", time(*meeting_start));
-                put("meeting_end_time", time(*meeting_end));
-                put("meeting_no", text(meeting_no));
-                put("join_time", time(*join_time));
+                body.meeting(*meeting_start, *meeting_end, meeting_no);
+                body.time("join_time", *join_time);
                 match participant {
-                    Participant::User(id) => put("user_id", text(id)),
-                    Participant::Room(id) => put("room_id", text(id)),
-                }
+                    Participant::User(id) => body.text("user_id", id),
+                    Participant::Room(id) => body.text("room_id", id),
+                };
             }
             Self::ResourceReservationList {
                 room_level_id,
@@ -235,20 +221,56 @@ impl ExportRequest {
                 room_ids,
                 is_exclude,
             } => {
-                put("room_level_id", text(room_level_id));
-                put("start_time", time(*start));
-                put("end_time", time(*end));
-                if let Some(need_topic) = need_topic {
-                    put("need_topic", Value::Bool(*need_topic));
-                }
+                body.text("room_level_id", room_level_id);
+                body.time("start_time", *start).time("end_time", *end);
+                body.flag("need_topic", *need_topic);
                 if !room_ids.is_empty() {
-                    put("room_ids", json!(room_ids));
+                    body.put("room_ids", json!(room_ids));
                 }
-                if let Some(is_exclude) = is_exclude {
-                    put("is_exclude", Value::Bool(*is_exclude));
-                }
+                body.flag("is_exclude", *is_exclude);
             }
         }
-        Value::Object(body)
+        Value::Object(body.0)
+    }
+}
+
+/// A request body being built: each field as the API documents its type.
+#[derive(Default)]
+struct Body(Map<String, Value>);
+
+impl Body {
+    fn put(&mut self, key: &str, value: Value) -> &mut Self {
+        self.0.insert(key.to_owned(), value);
+        self
+    }
+
+    fn text(&mut self, key: &str, text: &str) -> &mut Self {
+        self.put(key, Value::String(text.to_owned()))
+    }
+
+    /// Unix seconds, sent as a string.
+    fn time(&mut self, key: &str, time: i64) -> &mut Self {
+        self.put(key, Value::String(time.to_string()))
+    }
+
+    fn flag(&mut self, key: &str, flag: Option<bool>) -> &mut Self {
+        match flag {
+            Some(flag) => self.put(key, Value::Bool(flag)),
+            None => self,
+        }
+    }
+
+    fn status(&mut self, status: Option<MeetingStatus>) -> &mut Self {
+        match status {
+            Some(status) => self.put("meeting_status", json!(status.as_int())),
+            None => self,
+        }
+    }
+
+    /// The one meeting a participant or quality export is about.
+    fn meeting(&mut self, start: i64, end: i64, meeting_no: &str) -> &mut Self {
+        self.time("meeting_start_time", start)
+            .time("meeting_end_time", end)
+            .text("meeting_no", meeting_no)
     }
 }
