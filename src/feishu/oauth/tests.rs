@@ -207,39 +207,23 @@ fn grants_send_the_documented_bodies() {
 
 #[tokio::test]
 async fn transport_failures_and_bad_urls_are_classified() {
-    let http = reqwest::Client::new();
-    let secret = Secret::new(SECRET);
-    let grant = TokenGrant::RefreshToken {
-        refresh_token: Secret::new(REFRESH),
-    };
+    async fn refresh_at(base: &Url) -> OAuthError {
+        let grant = TokenGrant::RefreshToken {
+            refresh_token: Secret::new(REFRESH),
+        };
+        let (http, secret) = (reqwest::Client::new(), Secret::new(SECRET));
+        let timeout = Duration::from_secs(5);
+        exchange(&http, base, "cli", &secret, &grant, timeout, 0)
+            .await
+            .unwrap_err()
+    }
     // A port nothing listens on.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let base = Url::parse(&format!("http://{}", listener.local_addr().unwrap())).unwrap();
     drop(listener);
-    let error = exchange(
-        &http,
-        &base,
-        "cli",
-        &secret,
-        &grant,
-        Duration::from_secs(5),
-        0,
-    )
-    .await
-    .unwrap_err();
+    let error = refresh_at(&base).await;
     assert_eq!(error.class(), ErrorClass::Retryable, "{error}");
     assert!(!error.to_string().contains(REFRESH));
-    let base = Url::parse("mailto:someone@example.com").unwrap();
-    let error = exchange(
-        &http,
-        &base,
-        "cli",
-        &secret,
-        &grant,
-        Duration::from_secs(5),
-        0,
-    )
-    .await
-    .unwrap_err();
+    let error = refresh_at(&Url::parse("mailto:someone@example.com").unwrap()).await;
     assert_eq!(error.class(), ErrorClass::Config);
 }

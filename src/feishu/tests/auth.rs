@@ -4,8 +4,7 @@ use super::*;
 
 #[tokio::test]
 async fn token_is_cached_and_refreshed_once_on_an_expired_token() {
-    let fake = Fake::start().await;
-    let (client, recorder) = client_with(options(&fake));
+    let (fake, client, recorder) = start().await;
 
     assert_eq!(
         client.create_export(&meeting_list()).await.unwrap(),
@@ -58,8 +57,7 @@ async fn token_is_cached_and_refreshed_once_on_an_expired_token() {
 
 #[tokio::test]
 async fn a_token_still_rejected_after_the_refresh_is_returned() {
-    let fake = Fake::start().await;
-    let (client, _) = client_with(options(&fake));
+    let (fake, client, _) = start().await;
     for _ in 0..3 {
         fake.push(MEETING_LIST, feishu_error(400, 99991671, "token expired"));
     }
@@ -110,8 +108,7 @@ fn the_refresh_margin_is_five_minutes_or_a_tenth() {
 
 #[tokio::test]
 async fn concurrent_callers_share_one_token_fetch() {
-    let fake = Fake::start().await;
-    let (client, _) = client_with(options(&fake));
+    let (fake, client, _) = start().await;
     let request = meeting_list();
     let calls = (0..8).map(|_| client.create_export(&request));
     for result in futures::future::join_all(calls).await {
@@ -123,10 +120,10 @@ async fn concurrent_callers_share_one_token_fetch() {
 
 #[tokio::test]
 async fn a_user_token_is_used_as_is_and_its_rejection_is_permanent() {
-    let fake = Fake::start().await;
-    let mut options = options(&fake);
-    options.credentials = Credentials::UserToken(Secret::new("u-user-token"));
-    let (client, _) = client_with(options);
+    let (fake, client, _) = start_with(|options| {
+        options.credentials = Credentials::UserToken(Secret::new("u-user-token"))
+    })
+    .await;
     client.create_export(&meeting_list()).await.unwrap();
     fake.push(
         MEETING_LIST,

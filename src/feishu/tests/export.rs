@@ -4,8 +4,7 @@ use super::*;
 
 #[tokio::test]
 async fn task_states_are_read() {
-    let fake = Fake::start().await;
-    let (client, _) = client_with(options(&fake));
+    let (fake, client, _) = start().await;
     fake.push(TASK, ok(json!({"status": 1})));
     fake.push(TASK, ok(json!({"status": 2, "fail_msg": "export failed"})));
     fake.push(
@@ -38,8 +37,7 @@ async fn task_states_are_read() {
 
 #[tokio::test]
 async fn a_download_error_body_is_an_error_with_its_code() {
-    let fake = Fake::start().await;
-    let (client, recorder) = client_with(options(&fake));
+    let (fake, client, recorder) = start().await;
     fake.push(DOWNLOAD, feishu_error(200, 121004, "data not exist"));
     fake.push(DOWNLOAD, feishu_error(403, 121005, "no permission"));
     let error = client.download("ft-1").await.unwrap_err();
@@ -56,8 +54,7 @@ async fn a_download_error_body_is_an_error_with_its_code() {
 
 #[tokio::test]
 async fn a_good_download_is_returned_byte_for_byte() {
-    let fake = Fake::start().await;
-    let (client, recorder) = client_with(options(&fake));
+    let (fake, client, recorder) = start().await;
     let workbook = xlsx();
     fake.push(DOWNLOAD, file(workbook.clone()));
     fake.push(DOWNLOAD, Reply::Streamed(workbook.clone()));
@@ -68,10 +65,7 @@ async fn a_good_download_is_returned_byte_for_byte() {
 
 #[tokio::test]
 async fn a_download_over_the_cap_is_too_large() {
-    let fake = Fake::start().await;
-    let mut options = options(&fake);
-    options.max_download_bytes = 4096;
-    let (client, _) = client_with(options);
+    let (fake, client, _) = start_with(|options| options.max_download_bytes = 4096).await;
     fake.push(DOWNLOAD, file(vec![7; 10_000]));
     fake.push(DOWNLOAD, Reply::Streamed(vec![7; 10_000]));
     for _ in 0..2 {
@@ -84,8 +78,7 @@ async fn a_download_over_the_cap_is_too_large() {
 
 #[tokio::test]
 async fn a_download_that_is_not_a_whole_zip_is_a_bad_response() {
-    let fake = Fake::start().await;
-    let (client, _) = client_with(options(&fake));
+    let (fake, client, _) = start().await;
     let workbook = xlsx();
     fake.push(DOWNLOAD, file(b"<html>surprise</html>".to_vec()));
     fake.push(DOWNLOAD, file(workbook[..workbook.len() - 30].to_vec()));
@@ -125,8 +118,7 @@ fn a_zip_bomb_is_refused_without_inflating_it() {
 
 #[tokio::test]
 async fn run_export_creates_polls_and_downloads() {
-    let fake = Fake::start().await;
-    let (client, recorder) = client_with(options(&fake));
+    let (fake, client, recorder) = start().await;
     let workbook = xlsx();
     let never = fake.base.join("/never-fetch-this").unwrap();
     fake.push(TASK, ok(json!({"status": 1})));
@@ -168,8 +160,7 @@ async fn run_export_creates_polls_and_downloads() {
 
 #[tokio::test]
 async fn run_export_reports_a_failed_task() {
-    let fake = Fake::start().await;
-    let (client, _) = client_with(options(&fake));
+    let (fake, client, _) = start().await;
     fake.push(TASK, ok(json!({"status": 2, "fail_msg": "too much data"})));
     let poll = PollOptions {
         initial_delay: Duration::from_millis(1),
@@ -186,8 +177,7 @@ async fn run_export_reports_a_failed_task() {
 
 #[tokio::test]
 async fn run_export_gives_up_after_the_poll_timeout() {
-    let fake = Fake::start().await;
-    let (client, _) = client_with(options(&fake));
+    let (fake, client, _) = start().await;
     for _ in 0..100 {
         fake.push(TASK, ok(json!({"status": 1})));
     }
@@ -207,8 +197,7 @@ async fn run_export_gives_up_after_the_poll_timeout() {
 
 #[tokio::test]
 async fn the_first_poll_moves_toward_when_tasks_are_done() {
-    let fake = Fake::start().await;
-    let (client, _) = client_with(options(&fake));
+    let (fake, client, _) = start().await;
     let poll = PollOptions {
         initial_delay: Duration::from_millis(100),
         max_delay: Duration::from_secs(10),

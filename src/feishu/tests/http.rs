@@ -4,8 +4,7 @@ use super::*;
 
 #[tokio::test]
 async fn secrets_never_appear_in_errors() {
-    let fake = Fake::start().await;
-    let (client, recorder) = client_with(options(&fake));
+    let (fake, client, recorder) = start().await;
     fake.push(
         TOKEN,
         feishu_error(400, 10014, &format!("app secret invalid: {SECRET}")),

@@ -250,6 +250,20 @@ fn client_with(mut options: ClientOptions) -> (Client, Arc<Recorder>) {
     (client, recorder)
 }
 
+/// A fake and a client of it with the test [`options`], recording its calls.
+async fn start() -> (Fake, Client, Arc<Recorder>) {
+    start_with(|_| {}).await
+}
+
+/// As [`start`], with the options changed by `edit` first.
+async fn start_with(edit: impl FnOnce(&mut ClientOptions)) -> (Fake, Client, Arc<Recorder>) {
+    let fake = Fake::start().await;
+    let mut options = options(&fake);
+    edit(&mut options);
+    let (client, recorder) = client_with(options);
+    (fake, client, recorder)
+}
+
 fn meeting_list() -> ExportRequest {
     ExportRequest::MeetingList {
         start: 1_700_000_000,

@@ -4,10 +4,7 @@ use super::*;
 
 #[tokio::test]
 async fn request_bodies_and_query_parameters_are_as_documented() {
-    let fake = Fake::start().await;
-    let mut options = options(&fake);
-    options.user_id_type = UserIdType::UnionId;
-    let (client, _) = client_with(options);
+    let (fake, client, _) = start_with(|options| options.user_id_type = UserIdType::UnionId).await;
     let requests = [
         ExportRequest::MeetingList {
             start: 1_700_000_000,

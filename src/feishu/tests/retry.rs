@@ -4,8 +4,7 @@ use super::*;
 
 #[tokio::test]
 async fn a_throttled_call_waits_for_the_reset_header_and_is_retried() {
-    let fake = Fake::start().await;
-    let (client, recorder) = client_with(options(&fake));
+    let (fake, client, recorder) = start().await;
     fake.push(
         MEETING_LIST,
         Reply::Json(
@@ -36,10 +35,7 @@ async fn a_throttled_call_waits_for_the_reset_header_and_is_retried() {
 
 #[tokio::test]
 async fn a_throttle_that_outlasts_the_retries_is_a_rate_limited_error() {
-    let fake = Fake::start().await;
-    let mut options = options(&fake);
-    options.retry.max_retries = 2;
-    let (client, recorder) = client_with(options);
+    let (fake, client, recorder) = start_with(|options| options.retry.max_retries = 2).await;
     fake.push(
         MEETING_LIST,
         Reply::Json(
@@ -72,8 +68,7 @@ async fn a_throttle_that_outlasts_the_retries_is_a_rate_limited_error() {
 
 #[tokio::test]
 async fn internal_errors_are_retried_until_success() {
-    let fake = Fake::start().await;
-    let (client, recorder) = client_with(options(&fake));
+    let (fake, client, recorder) = start().await;
     fake.push(MEETING_LIST, feishu_error(200, 121001, "internal error"));
     fake.push(
         MEETING_LIST,
@@ -93,10 +88,7 @@ async fn internal_errors_are_retried_until_success() {
 
 #[tokio::test]
 async fn retries_stop_after_max_retries() {
-    let fake = Fake::start().await;
-    let mut options = options(&fake);
-    options.retry.max_retries = 2;
-    let (client, _) = client_with(options);
+    let (fake, client, _) = start_with(|options| options.retry.max_retries = 2).await;
     for _ in 0..5 {
         fake.push(MEETING_LIST, feishu_error(200, 121001, "internal error"));
     }
@@ -109,8 +101,7 @@ async fn retries_stop_after_max_retries() {
 
 #[tokio::test]
 async fn permanent_errors_are_not_retried() {
-    let fake = Fake::start().await;
-    let (client, recorder) = client_with(options(&fake));
+    let (fake, client, recorder) = start().await;
     let cases = [
         (121005, "permission"),
         (121003, "bad_parameter"),
@@ -159,11 +150,11 @@ async fn transport_errors_are_retried_and_reported() {
 
 #[tokio::test]
 async fn slow_answers_time_out_and_are_retried() {
-    let fake = Fake::start().await;
-    let mut options = options(&fake);
-    options.request_timeout = Duration::from_millis(200);
-    options.retry.max_retries = 1;
-    let (client, recorder) = client_with(options);
+    let (fake, client, recorder) = start_with(|options| {
+        options.request_timeout = Duration::from_millis(200);
+        options.retry.max_retries = 1;
+    })
+    .await;
     fake.push(TASK, Reply::Hang);
     fake.push(TASK, Reply::Hang);
     let error = client.get_task("task-1").await.unwrap_err();
@@ -221,10 +212,8 @@ async fn a_throttle_holds_the_whole_endpoint() {
 
 #[tokio::test]
 async fn the_client_waits_for_its_limiter() {
-    let fake = Fake::start().await;
-    let mut options = options(&fake);
-    options.requests_per_minute = 600; // one every ~101 ms
-    let (client, _) = client_with(options);
+    // One request every ~101 ms.
+    let (fake, client, _) = start_with(|options| options.requests_per_minute = 600).await;
     for _ in 0..4 {
         fake.push(TASK, ok(json!({"status": 1})));
     }
