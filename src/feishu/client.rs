@@ -155,9 +155,10 @@ impl Client {
         url
     }
 
-    /// Runs one call: waits for the limiter before every request, retries transient failures
-    /// with jittered exponential backoff, waits out throttles, and on a rejected tenant token
-    /// refreshes it once and repeats the call once. Every request is told to the observer.
+    /// Runs one call: a token from the [`TokenSource`], the limiter before every request, the
+    /// request, the observer; then what [`RetryPolicy::decide`] says (refresh a rejected token
+    /// once, wait and retry, or give up). A throttle holds the endpoint's limiter even when the
+    /// policy gives up, so the next call waits too.
     pub(super) async fn execute<T, F, Fut>(
         &self,
         endpoint: Endpoint,

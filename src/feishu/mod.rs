@@ -6,6 +6,12 @@
 //! 99991400 throttle wait, and the download size and zip-bomb guards. Every HTTP request it
 //! makes is reported to a [`CallObserver`], which the collect loop turns into
 //! `feishu_vc_api_requests_total` and the monthly call budget. It knows nothing of xlsx columns.
+//!
+//! Files, one job each: `client.rs` (options, shared state, the call loop), `retry.rs` (the
+//! [`RetryPolicy`] and its decision), `auth.rs` (credentials and the token source), `http.rs`
+//! (one request: send, classify, scrub), `export.rs` (create, poll, download, workbook guard),
+//! `limiter.rs`, `request.rs` (request bodies), `error.rs` (errors and their classes); the user
+//! OAuth pieces `oauth.rs`, `token_file.rs`, `user_token.rs` are not wired into the client yet.
 
 mod auth;
 mod client;
