@@ -14,10 +14,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use url::Url;
 
 use crate::config::{parse_duration, parse_listen_address, parse_ratio, ConfigError, Overrides};
-use crate::feishu::Credentials;
 use crate::logging::{LogFormat, LogLevel};
-use crate::secret::Secret;
-use crate::simulator::{DEMO_APP_ID, DEMO_APP_SECRET, ROOT_LEVEL_ID};
+use crate::simulator::{DEMO_APP_ID, DEMO_APP_SECRET};
 
 /// What `healthcheck` probes by default: the default port on loopback.
 pub const DEFAULT_HEALTHCHECK_URL: &str = "http://127.0.0.1:9874/-/healthy";
@@ -80,10 +78,7 @@ impl Cli {
     /// The log settings from the flags alone, for subcommands without a config file (with a
     /// config file, use `Config::log`, which layers these flags over the file).
     pub fn log_settings(&self) -> (LogLevel, LogFormat) {
-        (
-            self.log.level.unwrap_or_default(),
-            self.log.format.unwrap_or_default(),
-        )
+        self.log.settings()
     }
 }
 
@@ -130,6 +125,16 @@ pub struct LogArgs {
     pub format: Option<LogFormat>,
 }
 
+impl LogArgs {
+    /// The level and format these flags ask for, `info` / `logfmt` where unset.
+    pub fn settings(&self) -> (LogLevel, LogFormat) {
+        (
+            self.level.unwrap_or_default(),
+            self.format.unwrap_or_default(),
+        )
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Args)]
 pub struct ServeArgs {
     /// YAML configuration file.
@@ -154,37 +159,22 @@ pub struct ServeArgs {
 }
 
 impl ServeArgs {
-    /// The flags that override the config file and the environment.
+    /// The flags that override the config file and the environment (`--demo` adds its own:
+    /// see `cmd::demo::overrides`).
     pub fn overrides(&self, log: &LogArgs) -> Overrides {
-        let overrides = Overrides {
+        Overrides {
             listen_address: self.listen_address,
             telemetry_path: self.telemetry_path.clone(),
             web_config_file: self.web_config_file.clone(),
             log_level: log.level,
             log_format: log.format,
             ..Overrides::default()
-        };
-        if self.demo {
-            demo_overrides(overrides)
-        } else {
-            overrides
         }
     }
 }
 
-/// `--demo`: the simulator's credentials, whatever the file or environment say, and its whole
-/// room tree unless the file turns rooms on or off. The caller points `feishu.base_url` at the
-/// simulator.
-pub fn demo_overrides(overrides: Overrides) -> Overrides {
-    Overrides {
-        credentials: Some(Credentials::App {
-            app_id: DEMO_APP_ID.to_owned(),
-            app_secret: Secret::new(DEMO_APP_SECRET),
-        }),
-        default_room_level_id: Some(ROOT_LEVEL_ID.to_owned()),
-        ..overrides
-    }
-}
+/// The old path of [`crate::cmd::demo::overrides`], kept for `tests/it/support/demo.rs`.
+pub use crate::cmd::demo::overrides as demo_overrides;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
 pub enum IngestFormat {

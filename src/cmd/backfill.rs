@@ -6,18 +6,39 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
+use crate::cli::{BackfillArgs, LogArgs};
 use crate::collect::state::State;
 use crate::collect::{backfill, Collector};
-use crate::config::Config;
+use crate::config::{self, Config, ConfigError};
+use crate::logging;
+use crate::metrics::openmetrics::check_labels;
 use crate::status::StatusBoard;
 
-use super::wait_for_signal;
+use super::{runtime, wait_for_signal};
+
+pub(super) fn run(args: &BackfillArgs, log: &LogArgs) -> anyhow::Result<ExitCode> {
+    let config = Config::load(
+        Some(&args.config),
+        &args.overrides(log),
+        &config::process_env,
+    )?;
+    let _ = logging::init(config.log.level, config.log.format);
+    let (from, to) = args.range(config.feishu.timezone)?;
+    check_labels(&args.labels).map_err(|e| ConfigError::invalid("--label", e))?;
+    let options = backfill::Options {
+        from: from.timestamp(),
+        to: to.timestamp(),
+        output: args.output.clone(),
+        resume: args.resume,
+        step_seconds: args.step.as_secs() as i64,
+        labels: args.labels.clone(),
+        metrics: config.metrics_options(),
+    };
+    runtime()?.block_on(run_backfill(config, options))
+}
 
 /// A past range into OpenMetrics; exit 130 when stopped by a signal (resumable).
-pub(super) async fn run_backfill(
-    config: Config,
-    options: backfill::Options,
-) -> anyhow::Result<ExitCode> {
+async fn run_backfill(config: Config, options: backfill::Options) -> anyhow::Result<ExitCode> {
     let registry = prometheus::Registry::new();
     let settings = config.collect_settings();
     // The month's calls `serve` has spent count against the budget too.
@@ -78,7 +99,7 @@ pub(super) async fn run_backfill(
 }
 
 /// The backfill's progress line on a terminal; nothing otherwise.
-pub(super) struct ProgressDisplay(indicatif::ProgressBar);
+struct ProgressDisplay(indicatif::ProgressBar);
 
 impl ProgressDisplay {
     fn new() -> Self {

@@ -3,9 +3,17 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
+use crate::cli::HealthcheckArgs;
+
+use super::runtime;
+
+pub(super) fn run(args: &HealthcheckArgs) -> anyhow::Result<ExitCode> {
+    runtime()?.block_on(healthcheck(args.url.as_str()))
+}
+
 /// Exit 0 when the exporter's health endpoint answers (the Docker HEALTHCHECK): 200, or 401
 /// when basic auth guards every endpoint (the process is alive and answering).
-pub(super) async fn healthcheck(url: &str) -> anyhow::Result<ExitCode> {
+async fn healthcheck(url: &str) -> anyhow::Result<ExitCode> {
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(5))
         .build()?;

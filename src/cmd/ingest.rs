@@ -4,14 +4,21 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 
-use crate::cli::{IngestArgs, IngestFormat};
+use crate::cli::{IngestArgs, IngestFormat, LogArgs};
 use crate::ingest::{ingest_file, replay_file};
 use crate::metrics::openmetrics::{Replay, StepWriter};
 use crate::metrics::{Metrics, MetricsOptions};
 use crate::sheet::ParseOptions;
 
+use super::init_logging_from_flags;
+
+pub(super) fn run(args: &IngestArgs, log: &LogArgs) -> anyhow::Result<ExitCode> {
+    init_logging_from_flags(log);
+    ingest(args)
+}
+
 /// Prints the metrics of every readable file; exit 1 after naming each file that was not.
-pub(super) fn ingest(args: &IngestArgs) -> anyhow::Result<ExitCode> {
+fn ingest(args: &IngestArgs) -> anyhow::Result<ExitCode> {
     if args.format == IngestFormat::Openmetrics {
         return ingest_openmetrics(args);
     }
@@ -35,7 +42,7 @@ pub(super) fn ingest(args: &IngestArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// `ingest --format openmetrics`: every readable file's records, with their own timestamps.
-pub(super) fn ingest_openmetrics(args: &IngestArgs) -> anyhow::Result<ExitCode> {
+fn ingest_openmetrics(args: &IngestArgs) -> anyhow::Result<ExitCode> {
     let writer = StepWriter::new(MetricsOptions::default(), 60, &[]);
     let mut replay = Replay::new(writer, None);
     let mut failed = false;

@@ -1,70 +1,54 @@
 //! `serve`: the collection loop and the HTTP server, against Feishu or the built-in simulator.
 
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use tokio_util::sync::CancellationToken;
 
-use crate::cli::{Cli, ServeArgs};
-use crate::clock::{self, Clock};
+use crate::cli::{LogArgs, ServeArgs};
+use crate::clock::Clock;
 use crate::collect::state::State;
 use crate::collect::Collector;
-use crate::config::{self, Config, ConfigError};
+use crate::config::{self, Config};
+use crate::logging;
 use crate::metrics::Metrics;
 use crate::server;
-use crate::simulator::{Simulator, SimulatorOptions};
 use crate::status::StatusBoard;
 
-use super::wait_for_signal;
+use super::{demo, runtime, wait_for_signal};
 
 /// How long shutdown may take before in-flight work is abandoned.
-pub(super) const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
-pub(super) fn load_serve_config(cli: &Cli, args: &ServeArgs) -> Result<Config, ConfigError> {
-    Config::load(
-        args.config.as_deref(),
-        &args.overrides(&cli.log),
-        &config::process_env,
-    )
+pub(super) fn run(args: &ServeArgs, log: &LogArgs) -> anyhow::Result<ExitCode> {
+    let overrides = args.overrides(log);
+    let overrides = if args.demo {
+        demo::overrides(overrides)
+    } else {
+        overrides
+    };
+    let config = Config::load(args.config.as_deref(), &overrides, &config::process_env)?;
+    // Only the demo's tenant has a clock to pin; Feishu's is the real one.
+    let demo = args.demo.then(demo::clock).transpose()?;
+    let _ = logging::init(config.log.level, config.log.format);
+    runtime()?.block_on(serve(config, demo))?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The loop and the HTTP server until SIGTERM or Ctrl-C; then the state is saved. `demo`:
 /// the built-in simulator with this clock, which the loop shares.
-pub(super) async fn serve(mut config: Config, demo: Option<Clock>) -> anyhow::Result<()> {
+async fn serve(mut config: Config, demo: Option<Clock>) -> anyhow::Result<()> {
     server::validate_telemetry_path(&config.web.telemetry_path)?;
     let web = match &config.web.config_file {
         Some(path) => Some(server::load_web_config(path)?),
         None => None,
     };
     // Demo: the simulator in-process on a loopback port, a throwaway state file.
-    let mut _demo_dir = None;
-    let simulator = if let Some(clock) = &demo {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .context("starting the demo simulator")?;
-        if !matches!(clock, Clock::System) {
-            tracing::info!(
-                now = clock.now(),
-                "demo: the tenant's clock is pinned by {}",
-                clock::DEMO_NOW_ENV
-            );
-        }
-        let options = SimulatorOptions {
-            clock: clock.clone(),
-            ..SimulatorOptions::default()
-        };
-        let handle = Simulator::start(listener, options).await;
-        config.feishu.base_url = url::Url::parse(&format!("{}/", handle.base_url()))?;
-        let dir = tempfile::tempdir().context("creating the demo state directory")?;
-        config.state.path = dir.path().join("demo.state.json");
-        // Show a full picture within a minute: more exports in flight than a cautious default.
-        config.collect.concurrency = config.collect.concurrency.max(8);
-        _demo_dir = Some(dir);
-        tracing::info!(url = %handle.base_url(), "demo: collecting from the built-in Feishu simulator");
-        Some(handle)
-    } else {
-        None
+    let demo = match demo {
+        Some(clock) => Some(demo::start(&mut config, clock).await?),
+        None => None,
     };
 
     let registry = prometheus::Registry::new();
@@ -73,8 +57,8 @@ pub(super) async fn serve(mut config: Config, demo: Option<Clock>) -> anyhow::Re
         config.metrics_options(),
     ));
     let mut settings = config.collect_settings();
-    if let Some(clock) = &demo {
-        settings.clock = clock.clone();
+    if let Some(demo) = &demo {
+        settings.clock = demo.clock().clone();
     }
     let state = State::load(&settings.state_path)?;
     let status = Arc::new(StatusBoard::new());
@@ -109,8 +93,8 @@ pub(super) async fn serve(mut config: Config, demo: Option<Clock>) -> anyhow::Re
             .context("shutdown took too long")?;
     collected.context("the collection loop panicked")??;
     served.context("the server panicked")??;
-    if let Some(handle) = simulator {
-        handle.shutdown().await;
+    if let Some(demo) = demo {
+        demo.shutdown().await;
     }
     Ok(())
 }

@@ -1,15 +1,24 @@
 //! `simulate`: the fake Feishu export API alone.
 
+use std::process::ExitCode;
+
 use anyhow::Context as _;
 
-use crate::cli::SimulateArgs;
+use crate::cli::{LogArgs, SimulateArgs};
 use crate::clock::Clock;
 use crate::simulator::{Faults, Simulator, SimulatorHandle, SimulatorOptions};
 
-use super::wait_for_signal;
+use super::{demo, init_logging_from_flags, runtime, wait_for_signal};
+
+pub(super) fn run(args: &SimulateArgs, log: &LogArgs) -> anyhow::Result<ExitCode> {
+    let clock = demo::clock()?;
+    init_logging_from_flags(log);
+    runtime()?.block_on(simulate(args, clock))?;
+    Ok(ExitCode::SUCCESS)
+}
 
 /// The simulator alone, until SIGTERM or Ctrl-C.
-pub(super) async fn simulate(args: &SimulateArgs, clock: Clock) -> anyhow::Result<()> {
+async fn simulate(args: &SimulateArgs, clock: Clock) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
