@@ -9,6 +9,13 @@
 //! Secrets (the app secret, a user access token) come only from the environment or a file:
 //! `FEISHU_APP_SECRET`, else `FEISHU_APP_SECRET_FILE`, else `feishu.app_secret_file`;
 //! `FEISHU_USER_ACCESS_TOKEN`. They are held as [`Secret`] and print as `<redacted>`.
+//!
+//! Files: this one the typed configuration and [`Config::load`]; `raw.rs` the file's schema and
+//! its rendering (`check-config`); `resolve.rs` the layering and validation, one function a
+//! section, each default read from the part that owns it; `values.rs` the value parsers the
+//! command line shares; `error.rs` [`ConfigError`]; `parts.rs` the parts' settings built from a
+//! [`Config`]. A new key: its `Raw*` field (and its line in `From<&Config>`) in `raw.rs`, its
+//! check in its section's function in `resolve.rs`, its typed field here, and the README.
 
 mod error;
 mod parts;
@@ -29,8 +36,8 @@ use crate::logging::{LogFormat, LogLevel};
 use crate::secret::Secret;
 
 use crate::collect::RoomsSettings;
-use crate::feishu::{Credentials, UserIdType};
-use crate::metrics::{PoorThresholds, QualityLabel};
+use crate::feishu::{Credentials, PollOptions, UserIdType};
+use crate::metrics::MetricsOptions;
 
 pub use error::ConfigError;
 pub use values::{parse_duration, parse_listen_address, parse_ratio, parse_timezone};
@@ -61,7 +68,9 @@ pub fn process_env(name: &str) -> Option<String> {
 pub struct Config {
     pub feishu: FeishuConfig,
     pub collect: CollectConfig,
-    pub metrics: MetricsConfig,
+    /// Quality labels deduplicated in the order given; at least 1 label value; thresholds
+    /// above 0 and a loss ratio in 0..=1.
+    pub metrics: MetricsOptions,
     pub state: StateConfig,
     pub web: WebConfig,
     pub log: LogConfig,
@@ -96,7 +105,8 @@ pub struct CollectConfig {
     pub quality: QualityConfig,
     /// `None` when room exports are off.
     pub rooms: Option<RoomsSettings>,
-    pub poll: PollConfig,
+    /// `0 < initial_delay <= max_delay <= timeout`.
+    pub poll: PollOptions,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -107,24 +117,6 @@ pub struct QualityConfig {
     pub max_per_cycle: u32,
     /// 0..=1: the share of new participant sessions whose quality is exported.
     pub sample_ratio: f64,
-}
-
-/// Export-task polling: first poll after `initial_delay`, backing off up to `max_delay`, giving
-/// up after `timeout`. `initial_delay <= max_delay <= timeout`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PollConfig {
-    pub initial_delay: Duration,
-    pub max_delay: Duration,
-    pub timeout: Duration,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct MetricsConfig {
-    /// Extra labels of the quality histograms, deduplicated, in the order given.
-    pub quality_labels: Vec<QualityLabel>,
-    /// Distinct values per free-form label before `other`, at least 1.
-    pub max_label_values: usize,
-    pub poor_thresholds: PoorThresholds,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -151,7 +143,7 @@ pub struct LogConfig {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Overrides {
     /// Use these credentials: any in the file or environment are ignored (`--demo`: the
-    /// simulator's, see `cli::demo_overrides`).
+    /// simulator's, see `cmd::demo::overrides`).
     pub credentials: Option<Credentials>,
     /// Export the rooms under this room-level node unless the file turns rooms on or off itself
     /// (`--demo`: the simulator's whole tree).
@@ -181,7 +173,7 @@ impl Config {
             }
             None => RawConfig::default(),
         };
-        raw.resolve(overrides, env)
+        resolve::resolve(raw, overrides, env)
     }
 
     /// Like [`Config::load`] with the YAML text given; `origin` names it in errors.
@@ -191,7 +183,7 @@ impl Config {
         overrides: &Overrides,
         env: EnvSource<'_>,
     ) -> Result<Config, ConfigError> {
-        RawConfig::parse(yaml, origin)?.resolve(overrides, env)
+        resolve::resolve(RawConfig::parse(yaml, origin)?, overrides, env)
     }
 
     /// The effective configuration as YAML, for `check-config`: every key, with the app secret

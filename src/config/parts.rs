@@ -2,7 +2,7 @@
 
 use crate::collect::budget::Budget;
 use crate::collect::Settings as CollectSettings;
-use crate::feishu::{ClientOptions, PollOptions};
+use crate::feishu::ClientOptions;
 use crate::metrics::MetricsOptions;
 use crate::sheet::ParseOptions;
 
@@ -33,11 +33,7 @@ impl Config {
             quality_max_per_cycle: c.quality.max_per_cycle as usize,
             quality_sample_ratio: c.quality.sample_ratio,
             rooms: c.rooms.clone(),
-            poll: PollOptions {
-                initial_delay: c.poll.initial_delay,
-                max_delay: c.poll.max_delay,
-                timeout: c.poll.timeout,
-            },
+            poll: c.poll,
             parse: ParseOptions {
                 default_offset: self.feishu.timezone,
             },
@@ -51,10 +47,6 @@ impl Config {
 
     /// The metrics' options (quality labels, label cap, poor-quality thresholds).
     pub fn metrics_options(&self) -> MetricsOptions {
-        MetricsOptions {
-            quality_labels: self.metrics.quality_labels.clone(),
-            max_label_values: self.metrics.max_label_values,
-            poor_thresholds: self.metrics.poor_thresholds,
-        }
+        self.metrics.clone()
     }
 }

@@ -17,23 +17,32 @@ use super::error::{yaml_error, ConfigError};
 use super::values::{format_duration, parse_duration, parse_timezone};
 use super::Config;
 
+/// A value the file spells as a string: read with the parser (the command line's too), and
+/// described as the second field says in a type error.
+struct FromStrVisitor<T>(fn(&str) -> Result<T, String>, &'static str);
+
+impl<T> de::Visitor<'_> for FromStrVisitor<T> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.1)
+    }
+
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<T, E> {
+        (self.0)(s).map_err(E::custom)
+    }
+}
+
 /// A duration in the file: a humantime string.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct HumanDuration(pub(super) Duration);
 
 impl<'de> Deserialize<'de> for HumanDuration {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl de::Visitor<'_> for V {
-            type Value = HumanDuration;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a duration such as \"300ms\", \"30s\", \"5m\" or \"24h\"")
-            }
-            fn visit_str<E: de::Error>(self, s: &str) -> Result<HumanDuration, E> {
-                parse_duration(s).map(HumanDuration).map_err(E::custom)
-            }
-        }
-        d.deserialize_str(V)
+        d.deserialize_str(FromStrVisitor(
+            |s| parse_duration(s).map(HumanDuration),
+            "a duration such as \"300ms\", \"30s\", \"5m\" or \"24h\"",
+        ))
     }
 }
 
@@ -49,17 +58,10 @@ pub(super) struct TimeZone(pub(super) FixedOffset);
 
 impl<'de> Deserialize<'de> for TimeZone {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl de::Visitor<'_> for V {
-            type Value = TimeZone;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a UTC offset such as \"+08:00\" or \"UTC\"")
-            }
-            fn visit_str<E: de::Error>(self, s: &str) -> Result<TimeZone, E> {
-                parse_timezone(s).map(TimeZone).map_err(E::custom)
-            }
-        }
-        d.deserialize_str(V)
+        d.deserialize_str(FromStrVisitor(
+            |s| parse_timezone(s).map(TimeZone),
+            "a UTC offset such as \"+08:00\" or \"UTC\"",
+        ))
     }
 }
 

@@ -1,328 +1,347 @@
 //! Layering and validation: the raw file, the environment and the flags into one [`Config`].
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use url::Url;
 
-use crate::secret::Secret;
-
 use crate::collect::state::DEFAULT_STATE_PATH;
 use crate::collect::{
-    RoomsSettings, DEFAULT_CONCURRENCY, DEFAULT_INTERVAL, DEFAULT_LOOKBACK,
-    DEFAULT_QUALITY_MAX_PER_CYCLE, DEFAULT_QUALITY_SAMPLE_RATIO, MIN_INTERVAL,
+    RoomsSettings, Settings as CollectSettings, DEFAULT_QUALITY_MAX_PER_CYCLE, MIN_INTERVAL,
 };
 use crate::feishu::{
-    Credentials, DEFAULT_BASE_URL, DEFAULT_POLL_INITIAL_DELAY, DEFAULT_POLL_MAX_DELAY,
-    DEFAULT_POLL_TIMEOUT, DEFAULT_REQUESTS_PER_MINUTE, MAX_REQUESTS_PER_MINUTE,
+    Credentials, PollOptions, DEFAULT_BASE_URL, DEFAULT_REQUESTS_PER_MINUTE,
+    MAX_REQUESTS_PER_MINUTE,
 };
-use crate::metrics::{PoorThresholds, DEFAULT_MAX_LABEL_VALUES};
+use crate::metrics::{MetricsOptions, PoorThresholds};
+use crate::secret::Secret;
 use crate::server::{DEFAULT_LISTEN_ADDRESS, DEFAULT_TELEMETRY_PATH};
 use crate::sheet::ParseOptions;
 
 use super::error::{invalid, ConfigError};
-use super::raw::{HumanDuration, RawConfig, TimeZone};
+use super::raw::{
+    RawCollect, RawConfig, RawFeishu, RawLog, RawMetrics, RawPoll, RawQuality, RawRooms, RawState,
+    RawWeb, TimeZone,
+};
 use super::values::{self, check_ratio, format_duration, parse_listen_address};
-use super::*;
+use super::{
+    CollectConfig, Config, EnvSource, FeishuConfig, LogConfig, Overrides, QualityConfig,
+    StateConfig, WebConfig, ENV_APP_ID, ENV_APP_SECRET, ENV_APP_SECRET_FILE, ENV_BASE_URL,
+    ENV_USER_ACCESS_TOKEN,
+};
 
-impl RawConfig {
-    pub(super) fn resolve(
-        self,
-        overrides: &Overrides,
-        env: EnvSource<'_>,
-    ) -> Result<Config, ConfigError> {
-        let env_var = |name: &str| {
-            env(name)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
+/// The effective configuration: `raw` with the environment and then `overrides` laid over it,
+/// validated section by section (the first error wins).
+pub(super) fn resolve(
+    raw: RawConfig,
+    overrides: &Overrides,
+    env: EnvSource<'_>,
+) -> Result<Config, ConfigError> {
+    let env_var = |name: &str| {
+        env(name)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
+    Ok(Config {
+        feishu: feishu(raw.feishu, overrides, &env_var)?,
+        collect: collect(raw.collect, overrides)?,
+        metrics: metrics(raw.metrics)?,
+        state: state(raw.state)?,
+        web: web(raw.web, overrides)?,
+        log: log(raw.log, overrides),
+    })
+}
 
-        // --- feishu -------------------------------------------------------------------------
-        let f = self.feishu;
-        if f.app_secret.is_some() {
-            return Err(invalid(
-                "feishu.app_secret",
-                format!(
-                    "secrets are not read from the config file; set {ENV_APP_SECRET}, \
-                     {ENV_APP_SECRET_FILE} or feishu.app_secret_file"
-                ),
-            ));
-        }
-        if f.user_access_token.is_some() {
-            return Err(invalid(
-                "feishu.user_access_token",
-                format!("secrets are not read from the config file; set {ENV_USER_ACCESS_TOKEN}"),
-            ));
-        }
-        let (base_url, base_url_key) = match env_var(ENV_BASE_URL) {
-            Some(url) => (url, ENV_BASE_URL),
-            None => (
-                f.base_url.unwrap_or_else(|| DEFAULT_BASE_URL.to_owned()),
-                "feishu.base_url",
+/// `feishu`: where the API is, the credentials (environment, then file; the flags' win), pacing.
+fn feishu(
+    f: RawFeishu,
+    overrides: &Overrides,
+    env_var: &dyn Fn(&str) -> Option<String>,
+) -> Result<FeishuConfig, ConfigError> {
+    if f.app_secret.is_some() {
+        return Err(invalid(
+            "feishu.app_secret",
+            format!(
+                "secrets are not read from the config file; set {ENV_APP_SECRET}, \
+                 {ENV_APP_SECRET_FILE} or feishu.app_secret_file"
             ),
-        };
-        let base_url = parse_base_url(&base_url).map_err(|m| invalid(base_url_key, m))?;
+        ));
+    }
+    if f.user_access_token.is_some() {
+        return Err(invalid(
+            "feishu.user_access_token",
+            format!("secrets are not read from the config file; set {ENV_USER_ACCESS_TOKEN}"),
+        ));
+    }
+    let (base_url, base_url_key) = match env_var(ENV_BASE_URL) {
+        Some(url) => (url, ENV_BASE_URL),
+        None => (
+            f.base_url.unwrap_or_else(|| DEFAULT_BASE_URL.to_owned()),
+            "feishu.base_url",
+        ),
+    };
+    let base_url = parse_base_url(&base_url).map_err(|m| invalid(base_url_key, m))?;
 
-        let (credentials, app_secret_file) = match &overrides.credentials {
-            Some(credentials) => (credentials.clone(), None),
-            None => resolve_credentials(f.app_id, f.app_secret_file, &env_var)?,
-        };
+    let (credentials, app_secret_file) = match &overrides.credentials {
+        Some(credentials) => (credentials.clone(), None),
+        None => resolve_credentials(f.app_id, f.app_secret_file, env_var)?,
+    };
 
-        let requests_per_minute = f.requests_per_minute.unwrap_or(DEFAULT_REQUESTS_PER_MINUTE);
-        if !(1..=MAX_REQUESTS_PER_MINUTE).contains(&requests_per_minute) {
-            return Err(invalid(
-                "feishu.requests_per_minute",
-                format!(
-                    "must be between 1 and {MAX_REQUESTS_PER_MINUTE} (the API allows 100 a \
-                     minute per endpoint), got {requests_per_minute}"
-                ),
-            ));
-        }
-        let timezone = match f.timezone {
-            Some(TimeZone(tz)) => tz,
-            None => ParseOptions::default().default_offset,
-        };
-        let feishu = FeishuConfig {
-            base_url,
-            credentials,
-            app_secret_file,
-            user_id_type: f.user_id_type.unwrap_or_default(),
-            requests_per_minute,
-            monthly_call_budget: f.monthly_call_budget.filter(|&b| b > 0),
-            timezone,
-        };
-
-        // --- collect ------------------------------------------------------------------------
-        let c = self.collect;
-        let dur = |v: Option<HumanDuration>, default: Duration| v.map_or(default, |d| d.0);
-        let interval = dur(c.interval, DEFAULT_INTERVAL);
-        if interval < MIN_INTERVAL {
-            return Err(invalid(
-                "collect.interval",
-                format!(
-                    "must be at least {}, got {}",
-                    format_duration(MIN_INTERVAL),
-                    format_duration(interval)
-                ),
-            ));
-        }
-        let lookback = dur(c.lookback, DEFAULT_LOOKBACK);
-        if lookback < interval {
-            return Err(invalid(
-                "collect.lookback",
-                format!(
-                    "must be at least collect.interval ({}), got {}",
-                    format_duration(interval),
-                    format_duration(lookback)
-                ),
-            ));
-        }
-        let concurrency = c.concurrency.unwrap_or(DEFAULT_CONCURRENCY);
-        if concurrency < 1 {
-            return Err(invalid("collect.concurrency", "must be at least 1, got 0"));
-        }
-        let participants = c.participants.unwrap_or(true);
-
-        let quality = QualityConfig {
-            enabled: c.quality.enabled.unwrap_or(true),
-            max_per_cycle: c
-                .quality
-                .max_per_cycle
-                .unwrap_or(DEFAULT_QUALITY_MAX_PER_CYCLE),
-            sample_ratio: c
-                .quality
-                .sample_ratio
-                .unwrap_or(DEFAULT_QUALITY_SAMPLE_RATIO),
-        };
-        if quality.enabled && !participants {
-            return Err(invalid(
-                "collect.quality.enabled",
-                "needs collect.participants: true (quality is exported per participant session); \
-                 set collect.quality.enabled: false",
-            ));
-        }
-        if quality.max_per_cycle < 1 {
-            return Err(invalid(
-                "collect.quality.max_per_cycle",
-                "must be at least 1, got 0 (to turn quality exports off, set collect.quality.enabled: false)",
-            ));
-        }
-        check_ratio(quality.sample_ratio)
-            .map_err(|m| invalid("collect.quality.sample_ratio", m))?;
-
-        let rooms = {
-            let r = c.rooms;
-            let mut level = r.room_level_id.map(|s| s.trim().to_owned());
-            if r.enabled.is_none() && level.is_none() {
-                level.clone_from(&overrides.default_room_level_id);
-            }
-            let enabled = r.enabled.unwrap_or(level.is_some());
-            if enabled {
-                let room_level_id =
-                    match level {
-                        Some(id) if !id.is_empty() => id,
-                        _ => return Err(invalid(
-                            "collect.rooms.room_level_id",
-                            "required when collect.rooms.enabled is true (the room-level node to \
-                             export, e.g. omb_…); or set collect.rooms.enabled: false",
-                        )),
-                    };
-                let room_ids: Vec<String> = r
-                    .room_ids
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|s| s.trim().to_owned())
-                    .collect();
-                if let Some(i) = room_ids.iter().position(String::is_empty) {
-                    return Err(invalid(
-                        format!("collect.rooms.room_ids[{i}]"),
-                        "must not be empty",
-                    ));
-                }
-                Some(RoomsSettings {
-                    room_level_id,
-                    room_ids,
-                    exclude: r.exclude.unwrap_or(false),
-                })
-            } else {
-                None
-            }
-        };
-
-        let poll = PollConfig {
-            initial_delay: dur(c.poll.initial_delay, DEFAULT_POLL_INITIAL_DELAY),
-            max_delay: dur(c.poll.max_delay, DEFAULT_POLL_MAX_DELAY),
-            timeout: dur(c.poll.timeout, DEFAULT_POLL_TIMEOUT),
-        };
-        if poll.initial_delay.is_zero() {
-            return Err(invalid(
-                "collect.poll.initial_delay",
-                "must be more than 0s",
-            ));
-        }
-        if poll.initial_delay > poll.max_delay {
-            return Err(invalid(
-                "collect.poll.initial_delay",
-                format!(
-                    "must not exceed collect.poll.max_delay ({}), got {}",
-                    format_duration(poll.max_delay),
-                    format_duration(poll.initial_delay)
-                ),
-            ));
-        }
-        if poll.max_delay > poll.timeout {
-            return Err(invalid(
-                "collect.poll.max_delay",
-                format!(
-                    "must not exceed collect.poll.timeout ({}), got {}",
-                    format_duration(poll.timeout),
-                    format_duration(poll.max_delay)
-                ),
-            ));
-        }
-        let collect = CollectConfig {
-            interval,
-            lookback,
-            concurrency,
-            meetings_in_progress: c.meetings_in_progress.unwrap_or(true),
-            participants,
-            quality,
-            rooms,
-            poll,
-        };
-
-        // --- metrics ------------------------------------------------------------------------
-        let m = self.metrics;
-        let mut quality_labels = Vec::new();
-        for label in m.quality_labels.unwrap_or_default() {
-            if !quality_labels.contains(&label) {
-                quality_labels.push(label);
-            }
-        }
-        let max_label_values = m.max_label_values.unwrap_or(DEFAULT_MAX_LABEL_VALUES);
-        if max_label_values < 1 {
-            return Err(invalid(
-                "metrics.max_label_values",
-                "must be at least 1, got 0",
-            ));
-        }
-        let t = m.poor_thresholds;
-        let defaults = PoorThresholds::default();
-        let poor_thresholds = PoorThresholds {
-            latency: t.latency.map_or(defaults.latency, |d| d.0),
-            jitter: t.jitter.map_or(defaults.jitter, |d| d.0),
-            packet_loss: t.packet_loss.unwrap_or(defaults.packet_loss),
-        };
-        if poor_thresholds.latency.is_zero() {
-            return Err(invalid(
-                "metrics.poor_thresholds.latency",
-                "must be more than 0s",
-            ));
-        }
-        if poor_thresholds.jitter.is_zero() {
-            return Err(invalid(
-                "metrics.poor_thresholds.jitter",
-                "must be more than 0s",
-            ));
-        }
-        check_ratio(poor_thresholds.packet_loss)
-            .map_err(|m| invalid("metrics.poor_thresholds.packet_loss", m))?;
-        let metrics = MetricsConfig {
-            quality_labels,
-            max_label_values,
-            poor_thresholds,
-        };
-
-        // --- state --------------------------------------------------------------------------
-        let path = self
-            .state
-            .path
-            .unwrap_or_else(|| PathBuf::from(DEFAULT_STATE_PATH));
-        if path.as_os_str().is_empty() {
-            return Err(invalid("state.path", "must not be empty"));
-        }
-        let state = StateConfig { path };
-
-        // --- web (file, then flags) ---------------------------------------------------------
-        let w = self.web;
-        let listen_address = match overrides.listen_address {
-            Some(addr) => addr,
-            None => parse_listen_address(
-                w.listen_address
-                    .as_deref()
-                    .unwrap_or(DEFAULT_LISTEN_ADDRESS),
-            )
-            .map_err(|m| invalid("web.listen_address", m))?,
-        };
-        let (telemetry_path, telemetry_key) = match &overrides.telemetry_path {
-            Some(p) => (p.clone(), "--web.telemetry-path"),
-            None => (
-                w.telemetry_path
-                    .unwrap_or_else(|| DEFAULT_TELEMETRY_PATH.to_owned()),
-                "web.telemetry_path",
+    let requests_per_minute = f.requests_per_minute.unwrap_or(DEFAULT_REQUESTS_PER_MINUTE);
+    if !(1..=MAX_REQUESTS_PER_MINUTE).contains(&requests_per_minute) {
+        return Err(invalid(
+            "feishu.requests_per_minute",
+            format!(
+                "must be between 1 and {MAX_REQUESTS_PER_MINUTE} (the API allows 100 a \
+                 minute per endpoint), got {requests_per_minute}"
             ),
-        };
-        values::telemetry_path(&telemetry_path).map_err(|m| invalid(telemetry_key, m))?;
-        let web = WebConfig {
-            listen_address,
-            telemetry_path,
-            config_file: overrides.web_config_file.clone().or(w.config_file),
-        };
+        ));
+    }
+    let timezone = match f.timezone {
+        Some(TimeZone(tz)) => tz,
+        None => ParseOptions::default().default_offset,
+    };
+    Ok(FeishuConfig {
+        base_url,
+        credentials,
+        app_secret_file,
+        user_id_type: f.user_id_type.unwrap_or_default(),
+        requests_per_minute,
+        monthly_call_budget: f.monthly_call_budget.filter(|&b| b > 0),
+        timezone,
+    })
+}
 
-        // --- log (file, then flags) ---------------------------------------------------------
-        let log = LogConfig {
-            level: overrides.log_level.or(self.log.level).unwrap_or_default(),
-            format: overrides.log_format.or(self.log.format).unwrap_or_default(),
-        };
+/// `collect`: what the loop exports, how often, how far back, and how it polls.
+fn collect(c: RawCollect, overrides: &Overrides) -> Result<CollectConfig, ConfigError> {
+    let defaults = CollectSettings::new(PathBuf::from(DEFAULT_STATE_PATH));
+    let interval = c.interval.map_or(defaults.interval, |d| d.0);
+    if interval < MIN_INTERVAL {
+        return Err(invalid(
+            "collect.interval",
+            format!(
+                "must be at least {}, got {}",
+                format_duration(MIN_INTERVAL),
+                format_duration(interval)
+            ),
+        ));
+    }
+    let lookback = c.lookback.map_or(defaults.lookback, |d| d.0);
+    if lookback < interval {
+        return Err(invalid(
+            "collect.lookback",
+            format!(
+                "must be at least collect.interval ({}), got {}",
+                format_duration(interval),
+                format_duration(lookback)
+            ),
+        ));
+    }
+    let concurrency = c.concurrency.unwrap_or(defaults.concurrency);
+    if concurrency < 1 {
+        return Err(invalid("collect.concurrency", "must be at least 1, got 0"));
+    }
+    let participants = c.participants.unwrap_or(defaults.participants);
+    Ok(CollectConfig {
+        interval,
+        lookback,
+        concurrency,
+        meetings_in_progress: c
+            .meetings_in_progress
+            .unwrap_or(defaults.meetings_in_progress),
+        participants,
+        quality: quality(c.quality, participants, &defaults)?,
+        rooms: rooms(c.rooms, overrides)?,
+        poll: poll(c.poll, defaults.poll)?,
+    })
+}
 
-        Ok(Config {
-            feishu,
-            collect,
-            metrics,
-            state,
-            web,
-            log,
-        })
+/// `collect.quality`: on unless participants are off, how many a cycle, which share.
+fn quality(
+    q: RawQuality,
+    participants: bool,
+    defaults: &CollectSettings,
+) -> Result<QualityConfig, ConfigError> {
+    let quality = QualityConfig {
+        enabled: q.enabled.unwrap_or(defaults.quality),
+        max_per_cycle: q.max_per_cycle.unwrap_or(DEFAULT_QUALITY_MAX_PER_CYCLE),
+        sample_ratio: q.sample_ratio.unwrap_or(defaults.quality_sample_ratio),
+    };
+    if quality.enabled && !participants {
+        return Err(invalid(
+            "collect.quality.enabled",
+            "needs collect.participants: true (quality is exported per participant session); \
+             set collect.quality.enabled: false",
+        ));
+    }
+    if quality.max_per_cycle < 1 {
+        return Err(invalid(
+            "collect.quality.max_per_cycle",
+            "must be at least 1, got 0 (to turn quality exports off, set collect.quality.enabled: false)",
+        ));
+    }
+    check_ratio(quality.sample_ratio).map_err(|m| invalid("collect.quality.sample_ratio", m))?;
+    Ok(quality)
+}
+
+/// `collect.rooms`: on when a room level is given (by the file, else by the caller), unless the
+/// file says otherwise.
+fn rooms(r: RawRooms, overrides: &Overrides) -> Result<Option<RoomsSettings>, ConfigError> {
+    let mut level = r.room_level_id.map(|s| s.trim().to_owned());
+    if r.enabled.is_none() && level.is_none() {
+        level.clone_from(&overrides.default_room_level_id);
+    }
+    if !r.enabled.unwrap_or(level.is_some()) {
+        return Ok(None);
+    }
+    let room_level_id = match level {
+        Some(id) if !id.is_empty() => id,
+        _ => {
+            return Err(invalid(
+                "collect.rooms.room_level_id",
+                "required when collect.rooms.enabled is true (the room-level node to \
+                 export, e.g. omb_…); or set collect.rooms.enabled: false",
+            ))
+        }
+    };
+    let room_ids: Vec<String> = r
+        .room_ids
+        .unwrap_or_default()
+        .into_iter()
+        .map(|s| s.trim().to_owned())
+        .collect();
+    if let Some(i) = room_ids.iter().position(String::is_empty) {
+        return Err(invalid(
+            format!("collect.rooms.room_ids[{i}]"),
+            "must not be empty",
+        ));
+    }
+    Ok(Some(RoomsSettings {
+        room_level_id,
+        room_ids,
+        exclude: r.exclude.unwrap_or(false),
+    }))
+}
+
+/// `collect.poll`: `0 < initial_delay <= max_delay <= timeout`.
+fn poll(p: RawPoll, defaults: PollOptions) -> Result<PollOptions, ConfigError> {
+    let poll = PollOptions {
+        initial_delay: p.initial_delay.map_or(defaults.initial_delay, |d| d.0),
+        max_delay: p.max_delay.map_or(defaults.max_delay, |d| d.0),
+        timeout: p.timeout.map_or(defaults.timeout, |d| d.0),
+    };
+    if poll.initial_delay.is_zero() {
+        return Err(invalid(
+            "collect.poll.initial_delay",
+            "must be more than 0s",
+        ));
+    }
+    if poll.initial_delay > poll.max_delay {
+        return Err(invalid(
+            "collect.poll.initial_delay",
+            format!(
+                "must not exceed collect.poll.max_delay ({}), got {}",
+                format_duration(poll.max_delay),
+                format_duration(poll.initial_delay)
+            ),
+        ));
+    }
+    if poll.max_delay > poll.timeout {
+        return Err(invalid(
+            "collect.poll.max_delay",
+            format!(
+                "must not exceed collect.poll.timeout ({}), got {}",
+                format_duration(poll.timeout),
+                format_duration(poll.max_delay)
+            ),
+        ));
+    }
+    Ok(poll)
+}
+
+/// `metrics`: quality labels, the label cap and the poor-quality thresholds.
+fn metrics(m: RawMetrics) -> Result<MetricsOptions, ConfigError> {
+    let mut quality_labels = Vec::new();
+    for label in m.quality_labels.unwrap_or_default() {
+        if !quality_labels.contains(&label) {
+            quality_labels.push(label);
+        }
+    }
+    let defaults = MetricsOptions::default();
+    let max_label_values = m.max_label_values.unwrap_or(defaults.max_label_values);
+    if max_label_values < 1 {
+        return Err(invalid(
+            "metrics.max_label_values",
+            "must be at least 1, got 0",
+        ));
+    }
+    let (t, defaults) = (m.poor_thresholds, defaults.poor_thresholds);
+    let poor_thresholds = PoorThresholds {
+        latency: t.latency.map_or(defaults.latency, |d| d.0),
+        jitter: t.jitter.map_or(defaults.jitter, |d| d.0),
+        packet_loss: t.packet_loss.unwrap_or(defaults.packet_loss),
+    };
+    if poor_thresholds.latency.is_zero() {
+        return Err(invalid(
+            "metrics.poor_thresholds.latency",
+            "must be more than 0s",
+        ));
+    }
+    if poor_thresholds.jitter.is_zero() {
+        return Err(invalid(
+            "metrics.poor_thresholds.jitter",
+            "must be more than 0s",
+        ));
+    }
+    check_ratio(poor_thresholds.packet_loss)
+        .map_err(|m| invalid("metrics.poor_thresholds.packet_loss", m))?;
+    Ok(MetricsOptions {
+        quality_labels,
+        max_label_values,
+        poor_thresholds,
+    })
+}
+
+/// `state`: where the loop keeps what it has counted.
+fn state(s: RawState) -> Result<StateConfig, ConfigError> {
+    let path = s.path.unwrap_or_else(|| PathBuf::from(DEFAULT_STATE_PATH));
+    if path.as_os_str().is_empty() {
+        return Err(invalid("state.path", "must not be empty"));
+    }
+    Ok(StateConfig { path })
+}
+
+/// `web`: the file's values, then the flags'.
+fn web(w: RawWeb, overrides: &Overrides) -> Result<WebConfig, ConfigError> {
+    let listen_address = match overrides.listen_address {
+        Some(addr) => addr,
+        None => parse_listen_address(
+            w.listen_address
+                .as_deref()
+                .unwrap_or(DEFAULT_LISTEN_ADDRESS),
+        )
+        .map_err(|m| invalid("web.listen_address", m))?,
+    };
+    let (telemetry_path, telemetry_key) = match &overrides.telemetry_path {
+        Some(p) => (p.clone(), "--web.telemetry-path"),
+        None => (
+            w.telemetry_path
+                .unwrap_or_else(|| DEFAULT_TELEMETRY_PATH.to_owned()),
+            "web.telemetry_path",
+        ),
+    };
+    values::telemetry_path(&telemetry_path).map_err(|m| invalid(telemetry_key, m))?;
+    Ok(WebConfig {
+        listen_address,
+        telemetry_path,
+        config_file: overrides.web_config_file.clone().or(w.config_file),
+    })
+}
+
+/// `log`: the flags' values, then the file's.
+fn log(l: RawLog, overrides: &Overrides) -> LogConfig {
+    LogConfig {
+        level: overrides.log_level.or(l.level).unwrap_or_default(),
+        format: overrides.log_format.or(l.format).unwrap_or_default(),
     }
 }
 

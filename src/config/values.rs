@@ -1,4 +1,5 @@
-//! Value parsers shared by the file and the command line, and how their errors read.
+//! Value parsers shared by the file and the command line, and the wording of the server's
+//! telemetry-path rule.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;

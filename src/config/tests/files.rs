@@ -37,7 +37,7 @@ fn empty_file_gives_the_defaults() {
         );
         assert_eq!(
             c.collect.poll,
-            PollConfig {
+            PollOptions {
                 initial_delay: Duration::from_secs(2),
                 max_delay: Duration::from_secs(30),
                 timeout: Duration::from_secs(600)

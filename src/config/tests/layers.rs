@@ -263,6 +263,53 @@ fn secrets_never_print() {
     }
 }
 
+/// `check-config` of the defaults, as it printed before the configuration was split up.
+const DEFAULTS_RENDERED: &str = r#"feishu:
+  base_url: https://open.feishu.cn/
+  app_id: cli_env
+  user_id_type: open_id
+  requests_per_minute: 90
+  monthly_call_budget: 0
+  timezone: +08:00
+  app_secret: <redacted>
+collect:
+  interval: 5m
+  lookback: 24h
+  concurrency: 4
+  meetings_in_progress: true
+  participants: true
+  quality:
+    enabled: true
+    max_per_cycle: 100
+    sample_ratio: 1.0
+  rooms:
+    enabled: false
+  poll:
+    initial_delay: 2s
+    max_delay: 30s
+    timeout: 10m
+metrics:
+  quality_labels: []
+  max_label_values: 100
+  poor_thresholds:
+    latency: 300ms
+    jitter: 30ms
+    packet_loss: 0.05
+state:
+  path: feishu-vc-exporter.state.json
+web:
+  listen_address: 0.0.0.0:9874
+  telemetry_path: /metrics
+log:
+  level: info
+  format: logfmt
+"#;
+
+#[test]
+fn the_defaults_render_as_they_always_have() {
+    assert_eq!(load("").unwrap().to_yaml(), DEFAULTS_RENDERED);
+}
+
 #[test]
 fn rendering_loads_back_into_the_same_config() {
     let dir = tempfile::tempdir().unwrap();

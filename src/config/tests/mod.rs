@@ -12,7 +12,7 @@ use super::values::format_duration;
 use crate::collect::state::DEFAULT_STATE_PATH;
 use crate::collect::Settings as CollectSettings;
 use crate::feishu::{ClientOptions, DEFAULT_BASE_URL};
-use crate::metrics::MetricsOptions;
+use crate::metrics::{MetricsOptions, PoorThresholds, QualityLabel};
 use crate::server::DEFAULT_LISTEN_ADDRESS;
 use errors::INVALID;
 
