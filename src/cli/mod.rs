@@ -7,6 +7,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone as _};
@@ -15,7 +16,8 @@ use url::Url;
 
 use crate::config::{parse_duration, parse_listen_address, parse_ratio, ConfigError, Overrides};
 use crate::logging::{LogFormat, LogLevel};
-use crate::simulator::{DEMO_APP_ID, DEMO_APP_SECRET};
+use crate::server::{DEFAULT_LISTEN_ADDRESS, DEFAULT_TELEMETRY_PATH};
+use crate::simulator::{Faults, SimulatorOptions, DEMO_APP_ID, DEMO_APP_SECRET};
 
 /// What `healthcheck` probes by default: the default port on loopback.
 pub const DEFAULT_HEALTHCHECK_URL: &str = "http://127.0.0.1:9874/-/healthy";
@@ -102,25 +104,30 @@ pub enum Command {
 /// config file's `log` section, then to `info` / `logfmt`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Args)]
 pub struct LogArgs {
-    /// Only log messages of this severity or above [default: info]. RUST_LOG, when set, wins.
+    /// Only log messages of this severity or above. RUST_LOG, when set, wins.
     #[arg(
         id = "log.level",
         long = "log.level",
         value_name = "LEVEL",
         value_enum,
         global = true,
-        help_heading = "Logging"
+        help_heading = "Logging",
+        help = format!(
+            "Only log messages of this severity or above [default: {}]. RUST_LOG, when set, wins",
+            LogLevel::default()
+        )
     )]
     pub level: Option<LogLevel>,
 
-    /// Output format of log messages [default: logfmt].
+    /// Output format of log messages.
     #[arg(
         id = "log.format",
         long = "log.format",
         value_name = "FORMAT",
         value_enum,
         global = true,
-        help_heading = "Logging"
+        help_heading = "Logging",
+        help = format!("Output format of log messages [default: {}]", LogFormat::default())
     )]
     pub format: Option<LogFormat>,
 }
@@ -145,12 +152,15 @@ pub struct ServeArgs {
     #[arg(long)]
     pub demo: bool,
 
-    /// Address to listen on for the web interface and telemetry [default: :9874].
-    #[arg(long = "web.listen-address", value_name = "ADDR", value_parser = parse_listen_address)]
+    /// Address to listen on for the web interface and telemetry.
+    #[arg(long = "web.listen-address", value_name = "ADDR", value_parser = parse_listen_address,
+          help = format!("Address to listen on for the web interface and telemetry \
+                          [default: {DEFAULT_LISTEN_ADDRESS}]"))]
     pub listen_address: Option<SocketAddr>,
 
-    /// Path under which to expose metrics [default: /metrics].
-    #[arg(long = "web.telemetry-path", value_name = "PATH")]
+    /// Path under which to expose metrics.
+    #[arg(long = "web.telemetry-path", value_name = "PATH",
+          help = format!("Path under which to expose metrics [default: {DEFAULT_TELEMETRY_PATH}]"))]
     pub telemetry_path: Option<String>,
 
     /// Web configuration file (exporter-toolkit format: TLS, basic auth).
@@ -373,6 +383,25 @@ fn parse_positive_duration(s: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
+/// The defaults of `simulate`'s flags that are the simulator's own, spelled as the flags are.
+struct SimulatorDefaults {
+    token_ttl: String,
+    task_delay: String,
+}
+
+static SIMULATOR: LazyLock<SimulatorDefaults> = LazyLock::new(|| {
+    let defaults = SimulatorOptions::default();
+    let (min, max) = defaults.task_delay;
+    SimulatorDefaults {
+        token_ttl: humantime::format_duration(defaults.token_ttl).to_string(),
+        task_delay: format!(
+            "{}..{}",
+            humantime::format_duration(min),
+            humantime::format_duration(max)
+        ),
+    }
+});
+
 #[derive(Debug, Clone, PartialEq, Args)]
 pub struct SimulateArgs {
     /// Address to listen on.
@@ -393,43 +422,45 @@ pub struct SimulateArgs {
     pub app_secret: String,
 
     /// Rate limit of each endpoint, per minute.
-    #[arg(long = "requests-per-minute", value_name = "N", default_value_t = 100,
+    #[arg(long = "requests-per-minute", value_name = "N",
+          default_value_t = SimulatorOptions::default().requests_per_minute,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub requests_per_minute: u32,
 
     /// Lifetime of issued tenant access tokens.
-    #[arg(long = "token-ttl", value_name = "DURATION", default_value = "2h",
+    #[arg(long = "token-ttl", value_name = "DURATION", default_value = SIMULATOR.token_ttl.as_str(),
           value_parser = parse_positive_duration)]
     pub token_ttl: Duration,
 
     /// How long an export task stays "processing", drawn from this range.
-    #[arg(long = "task-delay", value_name = "MIN..MAX", default_value = "1s..4s",
+    #[arg(long = "task-delay", value_name = "MIN..MAX", default_value = SIMULATOR.task_delay.as_str(),
           value_parser = parse_duration_range)]
     pub task_delay: DurationRange,
 
     /// Share of API calls answered with an internal error (121001).
-    #[arg(long = "fault.error-rate", value_name = "RATIO", default_value_t = 0.0,
+    #[arg(long = "fault.error-rate", value_name = "RATIO", default_value_t = Faults::default().error_rate,
           value_parser = parse_ratio, allow_negative_numbers = true)]
     pub fault_error_rate: f64,
 
     /// Share of export tasks that end failed (status 2).
-    #[arg(long = "fault.failed-task-rate", value_name = "RATIO", default_value_t = 0.0,
+    #[arg(long = "fault.failed-task-rate", value_name = "RATIO", default_value_t = Faults::default().failed_task_rate,
           value_parser = parse_ratio, allow_negative_numbers = true)]
     pub fault_failed_task_rate: f64,
 
     /// Share of downloads cut short.
-    #[arg(long = "fault.truncated-download-rate", value_name = "RATIO", default_value_t = 0.0,
+    #[arg(long = "fault.truncated-download-rate", value_name = "RATIO", default_value_t = Faults::default().truncated_download_rate,
           value_parser = parse_ratio, allow_negative_numbers = true)]
     pub fault_truncated_download_rate: f64,
 
     /// Share of export tasks that take ten times longer.
-    #[arg(long = "fault.slow-task-rate", value_name = "RATIO", default_value_t = 0.0,
+    #[arg(long = "fault.slow-task-rate", value_name = "RATIO", default_value_t = Faults::default().slow_task_rate,
           value_parser = parse_ratio, allow_negative_numbers = true)]
     pub fault_slow_task_rate: f64,
 }
 
 impl Default for SimulateArgs {
-    /// The flag defaults (what `serve --demo` runs the simulator with, bar the address).
+    /// The flag defaults: what `serve --demo` runs the simulator with, bar the address and the
+    /// seed.
     fn default() -> Self {
         #[derive(Parser)]
         struct Wrapper {

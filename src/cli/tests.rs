@@ -357,6 +357,20 @@ fn simulate_defaults_and_ratios() {
         }
     );
     assert_eq!(args.fault_error_rate, 0.0);
+    // The simulator's own defaults, spelled as flags and read back.
+    let simulator = SimulatorOptions::default();
+    assert_eq!(
+        (
+            args.requests_per_minute,
+            args.token_ttl,
+            (args.task_delay.min, args.task_delay.max)
+        ),
+        (
+            simulator.requests_per_minute,
+            simulator.token_ttl,
+            simulator.task_delay
+        )
+    );
 
     let Command::Simulate(args) = command(&[
         "simulate",
