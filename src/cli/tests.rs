@@ -492,3 +492,25 @@ fn help_and_version() {
         assert!(help.contains(needle), "{needle} in {help}");
     }
 }
+
+#[test]
+fn the_readme_states_the_flag_defaults() {
+    let readme = include_str!("../../README.md")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let step = Cli::command()
+        .find_subcommand("backfill")
+        .and_then(|backfill| {
+            let step = backfill.get_arguments().find(|a| a.get_id() == "step")?;
+            Some(step.get_default_values()[0].to_str()?.to_owned())
+        })
+        .unwrap();
+    for stated in [
+        format!("`--web.listen-address` (default `{DEFAULT_LISTEN_ADDRESS}`;"),
+        format!("| `{DEFAULT_TELEMETRY_PATH}` (`--web.telemetry-path`) |"),
+        format!("once per `--step` (default `{step}`)"),
+    ] {
+        assert!(readme.contains(&stated), "README.md lacks {stated:?}");
+    }
+}

@@ -3,6 +3,7 @@
 mod errors;
 mod files;
 mod layers;
+mod readme;
 mod values;
 
 use super::*;
