@@ -16,6 +16,7 @@ use crate::status::StatusBoard;
 
 use super::{runtime, wait_for_signal};
 
+/// Loads the configuration, checks the range and the labels, then runs the backfill.
 pub(super) fn run(args: &BackfillArgs, log: &LogArgs) -> anyhow::Result<ExitCode> {
     let config = Config::load(
         Some(&args.config),

@@ -7,6 +7,7 @@ use crate::cli::HealthcheckArgs;
 
 use super::runtime;
 
+/// Probes `--url`.
 pub(super) fn run(args: &HealthcheckArgs) -> anyhow::Result<ExitCode> {
     runtime()?.block_on(healthcheck(args.url.as_str()))
 }

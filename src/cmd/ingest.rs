@@ -12,6 +12,7 @@ use crate::sheet::ParseOptions;
 
 use super::init_logging_from_flags;
 
+/// Logs as the flags say (no config file), then reads the files.
 pub(super) fn run(args: &IngestArgs, log: &LogArgs) -> anyhow::Result<ExitCode> {
     init_logging_from_flags(log);
     ingest(args)

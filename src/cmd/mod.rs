@@ -1,4 +1,10 @@
 //! The subcommands: one file each, one dispatch, and the exit status.
+//!
+//! `main` = parse ([`Cli`]) → `run`'s one arm a subcommand → the file's `run` → the exit
+//! status: 0, 1, 130 (a backfill stopped), or 2 for a bad configuration ([`ConfigError`], a bad web config file or
+//! telemetry path), with one line on stderr. Errors are `anyhow` here only; the parts return
+//! their own types. A new subcommand: a [`Command`] variant and its flags in `cli`, a file here
+//! with `pub(super) fn run`, and its arm in `run`.
 
 mod backfill;
 mod check_config;
@@ -41,7 +47,7 @@ pub fn main(cli: Cli) -> ExitCode {
     }
 }
 
-/// One arm a subcommand: its flags, to its file's `run`.
+/// One arm a subcommand: its flags to its file's `run`.
 fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     match &cli.command_or_serve() {
         Command::Serve(args) => serve::run(args, &cli.log),

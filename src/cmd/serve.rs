@@ -22,6 +22,8 @@ use super::{demo, runtime, wait_for_signal};
 /// How long shutdown may take before in-flight work is abandoned.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
+/// Loads the configuration (with `--demo`'s credentials and rooms if asked), then serves until
+/// a signal.
 pub(super) fn run(args: &ServeArgs, log: &LogArgs) -> anyhow::Result<ExitCode> {
     let overrides = args.overrides(log);
     let overrides = if args.demo {

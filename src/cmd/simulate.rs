@@ -10,6 +10,7 @@ use crate::simulator::{Faults, Simulator, SimulatorHandle, SimulatorOptions};
 
 use super::{demo, init_logging_from_flags, runtime, wait_for_signal};
 
+/// Runs the simulator on the demo's clock until a signal.
 pub(super) fn run(args: &SimulateArgs, log: &LogArgs) -> anyhow::Result<ExitCode> {
     let clock = demo::clock()?;
     init_logging_from_flags(log);
