@@ -1,10 +1,10 @@
 //! The subcommands: one file each, one dispatch, and the exit status.
 //!
 //! `main` = parse ([`Cli`]) → `run`'s one arm a subcommand → the file's `run` → the exit
-//! status: 0, 1, 130 (a backfill stopped), or 2 for a bad configuration ([`ConfigError`], a bad web config file or
-//! telemetry path), with one line on stderr. Errors are `anyhow` here only; the parts return
-//! their own types. A new subcommand: a [`Command`] variant and its flags in `cli`, a file here
-//! with `pub(super) fn run`, and its arm in `run`.
+//! status: 0, 1, 130 (a backfill stopped), or 2 for a bad configuration ([`ConfigError`], a bad
+//! web config file or telemetry path), with one line on stderr. Errors are `anyhow` here only;
+//! the parts return their own types. A new subcommand: a [`Command`] variant and its flags in
+//! `cli`, a file here with `pub(super) fn run`, and its arm in `run`.
 
 mod backfill;
 mod check_config;
