@@ -1,6 +1,7 @@
 //! Layering and validation: the raw file, the environment and the flags into one [`Config`].
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use url::Url;
 
@@ -115,27 +116,14 @@ fn feishu(
 fn collect(c: RawCollect, overrides: &Overrides) -> Result<CollectConfig, ConfigError> {
     let defaults = CollectSettings::new(PathBuf::from(DEFAULT_STATE_PATH));
     let interval = c.interval.map_or(defaults.interval, |d| d.0);
-    if interval < MIN_INTERVAL {
-        return Err(invalid(
-            "collect.interval",
-            format!(
-                "must be at least {}, got {}",
-                format_duration(MIN_INTERVAL),
-                format_duration(interval)
-            ),
-        ));
-    }
+    check(
+        "collect.interval",
+        interval,
+        Bound::AtLeast(MIN_INTERVAL, None),
+    )?;
     let lookback = c.lookback.map_or(defaults.lookback, |d| d.0);
-    if lookback < interval {
-        return Err(invalid(
-            "collect.lookback",
-            format!(
-                "must be at least collect.interval ({}), got {}",
-                format_duration(interval),
-                format_duration(lookback)
-            ),
-        ));
-    }
+    let after_interval = Bound::AtLeast(interval, Some("collect.interval"));
+    check("collect.lookback", lookback, after_interval)?;
     let concurrency = c.concurrency.unwrap_or(defaults.concurrency);
     if concurrency < 1 {
         return Err(invalid("collect.concurrency", "must be at least 1, got 0"));
@@ -235,27 +223,36 @@ fn poll(p: RawPoll, defaults: PollOptions) -> Result<PollOptions, ConfigError> {
             "must be more than 0s",
         ));
     }
-    if poll.initial_delay > poll.max_delay {
-        return Err(invalid(
-            "collect.poll.initial_delay",
-            format!(
-                "must not exceed collect.poll.max_delay ({}), got {}",
-                format_duration(poll.max_delay),
-                format_duration(poll.initial_delay)
-            ),
-        ));
-    }
-    if poll.max_delay > poll.timeout {
-        return Err(invalid(
-            "collect.poll.max_delay",
-            format!(
-                "must not exceed collect.poll.timeout ({}), got {}",
-                format_duration(poll.timeout),
-                format_duration(poll.max_delay)
-            ),
-        ));
-    }
+    let below_max = Bound::AtMost(poll.max_delay, "collect.poll.max_delay");
+    check("collect.poll.initial_delay", poll.initial_delay, below_max)?;
+    let below_timeout = Bound::AtMost(poll.timeout, "collect.poll.timeout");
+    check("collect.poll.max_delay", poll.max_delay, below_timeout)?;
     Ok(poll)
+}
+
+/// A bound on a duration: a constant (`None`) or another key's value.
+enum Bound<'a> {
+    AtLeast(Duration, Option<&'a str>),
+    AtMost(Duration, &'a str),
+}
+
+/// An error on `key` unless `value` keeps to `bound`, naming the bound's key if it has one.
+fn check(key: &str, value: Duration, bound: Bound<'_>) -> Result<(), ConfigError> {
+    let (ok, rule, limit, limit_key) = match bound {
+        Bound::AtLeast(min, min_key) => (value >= min, "must be at least", min, min_key),
+        Bound::AtMost(max, max_key) => (value <= max, "must not exceed", max, Some(max_key)),
+    };
+    if ok {
+        return Ok(());
+    }
+    let limit = match limit_key {
+        Some(limit_key) => format!("{limit_key} ({})", format_duration(limit)),
+        None => format_duration(limit),
+    };
+    Err(invalid(
+        key,
+        format!("{rule} {limit}, got {}", format_duration(value)),
+    ))
 }
 
 /// `metrics`: quality labels, the label cap and the poor-quality thresholds.
