@@ -53,28 +53,27 @@ fn serve_is_the_default_subcommand() {
 
 #[test]
 fn serve_flags_are_checked() {
-    assert_eq!(
-        error_kind(&["--web.listen-address", "nowhere"]),
-        ErrorKind::ValueValidation
-    );
-    assert_eq!(
-        error_kind(&["serve", "--web.listen-address", "9874"]),
-        ErrorKind::ValueValidation
-    );
-    // Prometheus names only: no underscores, no undotted variants.
-    assert_eq!(
-        error_kind(&["--web.listen_address", ":1"]),
-        ErrorKind::UnknownArgument
-    );
-    // Serve flags do not mix with another subcommand.
-    assert_eq!(
-        error_kind(&["--demo", "ingest", "a.xlsx"]),
-        ErrorKind::ArgumentConflict
-    );
-    assert_eq!(
-        error_kind(&["--config", "a.yml", "check-config", "--config", "b.yml"]),
-        ErrorKind::ArgumentConflict
-    );
+    let refused: &[(&[&str], ErrorKind)] = &[
+        (
+            &["--web.listen-address", "nowhere"],
+            ErrorKind::ValueValidation,
+        ),
+        (
+            &["serve", "--web.listen-address", "9874"],
+            ErrorKind::ValueValidation,
+        ),
+        // Prometheus names only: no underscores, no undotted variants.
+        (&["--web.listen_address", ":1"], ErrorKind::UnknownArgument),
+        // Serve flags do not mix with another subcommand.
+        (&["--demo", "ingest", "a.xlsx"], ErrorKind::ArgumentConflict),
+        (
+            &["--config", "a.yml", "check-config", "--config", "b.yml"],
+            ErrorKind::ArgumentConflict,
+        ),
+    ];
+    for (args, kind) in refused {
+        assert_eq!(error_kind(args), *kind, "{args:?}");
+    }
 }
 
 #[test]
