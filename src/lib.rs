@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod clock;
+pub mod cmd;
 pub mod collect;
 pub mod config;
 pub mod feishu;
